@@ -1,0 +1,106 @@
+//! The one error type of this crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when building, resetting or stepping an environment.
+///
+/// Every variant names the problem in its message, so a user sees what to fix rather than a panic.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum EnvError {
+    /// A discrete action index outside `0..n`.
+    #[error("action {index} is out of range for Discrete({n}): valid actions are 0..{n}")]
+    ActionOutOfRange {
+        /// The index that was passed.
+        index: usize,
+        /// The number of actions.
+        n: usize,
+    },
+    /// A continuous action vector of the wrong length.
+    #[error("action has {got} components but the action space has shape [{expected}]")]
+    ActionLength {
+        /// Components passed.
+        got: usize,
+        /// Components the space has.
+        expected: usize,
+    },
+    /// A vector env was given the wrong number of action values.
+    #[error("{num_envs} envs need {expected} action values in all, got {got}")]
+    VecActionLength {
+        /// Values passed.
+        got: usize,
+        /// `num_envs` for discrete actions, `num_envs × action_dim` for continuous ones.
+        expected: usize,
+        /// Number of envs.
+        num_envs: usize,
+    },
+    /// A continuous action with a NaN or infinite component.
+    #[error("action component {index} is {value}: actions must be finite")]
+    NonFiniteAction {
+        /// Which component.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// A discrete action given to a continuous env, or the other way round.
+    #[error("{env} expects a {expected} action, got a {got} one")]
+    ActionKind {
+        /// The environment's name.
+        env: String,
+        /// `"discrete"` or `"continuous"`.
+        expected: &'static str,
+        /// What was passed.
+        got: &'static str,
+    },
+    /// A continuous action outside the bounds of an env that does not clip.
+    #[error("action component {index} is {value}, outside the action space [{low}, {high}]")]
+    ActionOutOfBounds {
+        /// Which component.
+        index: usize,
+        /// Its value.
+        value: f32,
+        /// Lower bound.
+        low: f32,
+        /// Upper bound.
+        high: f32,
+    },
+    /// `step` was called before the first `reset`.
+    #[error("step() called before reset(): reset the environment first")]
+    ResetNeeded,
+    /// A state vector of the wrong length or with a non-finite value was passed to `set_state`.
+    #[error("invalid state for {env}: {reason}")]
+    InvalidState {
+        /// The environment's name.
+        env: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The environment does not expose its internal state.
+    #[error("{env} does not expose its internal state")]
+    StateUnsupported {
+        /// The environment's name.
+        env: String,
+    },
+    /// An id `make` does not know.
+    #[error("unknown environment id {id:?}; known ids: {}", known.join(", "))]
+    UnknownEnv {
+        /// The id that was asked for.
+        id: String,
+        /// Every id `make` accepts.
+        known: Vec<&'static str>,
+    },
+    /// A space that cannot exist (bounds of different lengths, `low > high`, NaN bounds, `n = 0`, ...).
+    #[error("invalid space: {0}")]
+    InvalidSpace(String),
+    /// A wrapper or vectorized env was built with settings that cannot work.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// An observation with a NaN or infinite component (reported by wrappers that check).
+    #[error("observation component {index} is {value}: observations must be finite")]
+    NonFiniteObservation {
+        /// Which component.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
+}

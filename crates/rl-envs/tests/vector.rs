@@ -1,0 +1,86 @@
+//! `SyncVectorEnv`: lockstep stepping, SB3-style autoreset with the true final observation.
+
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a test failure")]
+
+use rl_envs::{Action, Env, EnvError, SyncVectorEnv, VecAction, make};
+
+#[test]
+fn envs_are_seeded_seed_plus_index() {
+    let mut vec_env = SyncVectorEnv::make("CartPole-v1", 3).unwrap();
+    let obs = vec_env.reset(Some(10)).unwrap().to_vec();
+    for i in 0..3 {
+        let single = make("CartPole-v1")
+            .unwrap()
+            .reset(Some(10 + i as u64))
+            .unwrap()
+            .to_vec();
+        assert_eq!(obs[i * 4..(i + 1) * 4], single[..]);
+    }
+}
+
+#[test]
+fn a_finished_env_is_reset_and_its_final_observation_kept() {
+    // Reference: the same env stepped by hand.
+    let mut single = make("CartPole-v1").unwrap();
+    single.reset(Some(1)).unwrap();
+    let mut vec_env = SyncVectorEnv::make("CartPole-v1", 2).unwrap();
+    vec_env.reset(Some(1)).unwrap(); // env 0 gets seed 1
+
+    loop {
+        let step = single.step(Action::Discrete(1)).unwrap();
+        let (obs, done) = (step.observation.to_vec(), step.done());
+        let v = vec_env.step(VecAction::Discrete(&[1, 0])).unwrap();
+        if done {
+            assert!(v.terminated[0]);
+            assert_eq!(v.final_observation(0).unwrap(), &obs[..]);
+            let next = single.reset(None).unwrap();
+            assert_eq!(
+                v.observation(0),
+                next,
+                "autoreset continues the env's generator"
+            );
+            break;
+        }
+        assert_eq!(v.observation(0), &obs[..]);
+        assert!(v.final_observation(0).is_none());
+    }
+}
+
+#[test]
+fn truncation_keeps_the_final_observation_for_bootstrapping() {
+    let mut vec_env = SyncVectorEnv::make("Pendulum-v1", 2).unwrap();
+    vec_env.reset(Some(0)).unwrap();
+    for t in 1..=200 {
+        let v = vec_env.step(VecAction::Continuous(&[0.0, 0.0])).unwrap();
+        assert_eq!(v.truncated[0], t == 200);
+        assert!(!v.terminated[0]);
+        if t == 200 {
+            let last = v.final_observation(1).unwrap();
+            assert_ne!(
+                last,
+                v.observation(1),
+                "the row holds the next episode's start"
+            );
+        }
+    }
+}
+
+#[test]
+fn wrong_action_counts_and_missing_reset_are_errors() {
+    let mut vec_env = SyncVectorEnv::make("Pendulum-v1", 2).unwrap();
+    assert_eq!(
+        vec_env
+            .step(VecAction::Continuous(&[0.0, 0.0]))
+            .unwrap_err(),
+        EnvError::ResetNeeded
+    );
+    vec_env.reset(Some(0)).unwrap();
+    let err = vec_env.step(VecAction::Continuous(&[0.0])).unwrap_err();
+    assert!(
+        err.to_string().contains("2 envs need 2 action values"),
+        "{err}"
+    );
+    assert!(SyncVectorEnv::new(Vec::<rl_envs::BoxedEnv>::new()).is_err());
+    let mixed = vec![make("Pendulum-v1").unwrap(), make("CartPole-v1").unwrap()];
+    assert!(SyncVectorEnv::new(mixed).is_err());
+}

@@ -1,0 +1,337 @@
+//! `cargo xtask bench`: our speed, and with `--peers` the Python peers' speed measured alternately
+//! in the same run (A B A B ...), reported as ratios. Absolute times on shared machines drift;
+//! ratios of interleaved runs do much less.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use rand::SeedableRng;
+use rl_envs::{Action, EnvRng, Space, make};
+use serde::Serialize;
+
+/// The classic-control envs whose `step()` rate is measured (the ones the Gymnasium script times).
+const ENV_IDS: [&str; 5] = [
+    "CartPole-v1",
+    "Pendulum-v1",
+    "MountainCarContinuous-v0",
+    "MountainCar-v0",
+    "Acrobot-v1",
+];
+
+#[derive(Args)]
+pub(crate) struct BenchArgs {
+    /// Benchmarks to run (default: all). Known: env-step.
+    names: Vec<String>,
+    /// Also run the Python peers (needs the venv from ../shared/anchors/python/setup.sh).
+    #[arg(long)]
+    peers: bool,
+    /// Interleaved repetitions (ours, peer, ours, peer, ...).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Seconds each measurement of ours runs.
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+    /// Write the results as JSON (keys documented in docs/benchmarks.md).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Folder of the anchor scripts (default: ../shared/anchors/python beside the workspace).
+    #[arg(long, env = "RL_ANCHORS_DIR")]
+    anchors: Option<PathBuf>,
+    /// Python interpreter of the anchors' venv (default: $ANCHORS_VENV/bin/python, with
+    /// ANCHORS_VENV defaulting to ~/.cache/rl-anchors-venv).
+    #[arg(long)]
+    python: Option<PathBuf>,
+}
+
+/// One benchmark's samples: ours, and the peer's when it ran.
+#[derive(Serialize)]
+struct Measurement {
+    name: String,
+    unit: &'static str,
+    ours: Stats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<Stats>,
+    /// ours / peer for each interleaved pair (higher is better for us).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio: Option<Stats>,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    min: f64,
+    median: f64,
+    max: f64,
+    samples: Vec<f64>,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<f64>) -> Self {
+        samples.retain(|x| x.is_finite());
+        let mut sorted = samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => f64::NAN,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Self {
+            min: sorted.first().copied().unwrap_or(f64::NAN),
+            median,
+            max: sorted.last().copied().unwrap_or(f64::NAN),
+            samples,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    schema: &'static str,
+    started_utc: String,
+    machine: Machine,
+    results: Vec<Measurement>,
+}
+
+#[derive(Serialize)]
+struct Machine {
+    cpus: usize,
+    loadavg_start: String,
+    profile: &'static str,
+}
+
+pub(crate) fn run(args: &BenchArgs) -> Result<()> {
+    let known = ["env-step"];
+    let names: Vec<&str> = if args.names.is_empty() {
+        known.to_vec()
+    } else {
+        args.names.iter().map(String::as_str).collect()
+    };
+    if let Some(bad) = names.iter().find(|n| !known.contains(n)) {
+        bail!("unknown benchmark {bad:?}; known: {}", known.join(", "));
+    }
+    let anchors = args
+        .anchors
+        .clone()
+        .unwrap_or_else(|| crate::workspace_root().join("../shared/anchors/python"));
+    let peers = if args.peers {
+        Some(Peers {
+            python: peer_python(args, &anchors)?,
+            anchors,
+        })
+    } else {
+        None
+    };
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "note: built with debug assertions (the dev profile); figures include their cost"
+        );
+    }
+
+    let report = Report {
+        schema: "rl-bench/1",
+        started_utc: utc_now(),
+        machine: Machine {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            loadavg_start: std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            profile: if cfg!(debug_assertions) {
+                "dev"
+            } else {
+                "release"
+            },
+        },
+        results: env_step(args, peers.as_ref())?,
+    };
+
+    print_table(&report.results);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Raw `step()` throughput of each classic env, measured the way the anchor script measures
+/// Gymnasium: `make(id)` (time limit included), `reset(seed=0)`, actions drawn up front, and a
+/// `reset()` whenever an episode ends, counted in the time.
+fn env_step(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); ENV_IDS.len()];
+    let mut peer: Vec<Vec<f64>> = vec![Vec::new(); ENV_IDS.len()];
+    for rep in 0..args.repeats {
+        eprintln!("env-step: repeat {}/{}", rep + 1, args.repeats);
+        for (i, id) in ENV_IDS.iter().enumerate() {
+            ours[i].push(env_steps_per_second(
+                id,
+                Duration::from_secs_f64(args.seconds),
+            )?);
+        }
+        if let Some(peers) = peers {
+            let rates = gymnasium_steps_per_second(peers)?;
+            for (i, id) in ENV_IDS.iter().enumerate() {
+                peer[i].push(rates.get(*id).copied().unwrap_or(f64::NAN));
+            }
+        }
+    }
+    Ok(ENV_IDS
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let ratio = peers
+                .map(|_| Stats::of(ours[i].iter().zip(&peer[i]).map(|(a, b)| a / b).collect()));
+            Measurement {
+                name: format!("env-step/{id}"),
+                unit: "steps/s",
+                ours: Stats::of(ours[i].clone()),
+                peer: peers.map(|_| Stats::of(peer[i].clone())),
+                ratio,
+            }
+        })
+        .collect())
+}
+
+fn env_steps_per_second(id: &str, budget: Duration) -> Result<f64> {
+    let mut env = make(id)?;
+    let mut rng = EnvRng::seed_from_u64(0);
+    let space = env.action_space().clone();
+    // Actions drawn up front and stored flat, so the loop times `step` (and resets) only.
+    const N: usize = 65_536;
+    let (indices, vectors): (Vec<usize>, Vec<f32>) = match &space {
+        Space::Discrete(d) => ((0..N).map(|_| d.sample(&mut rng)).collect(), Vec::new()),
+        Space::Box(b) => (
+            Vec::new(),
+            (0..N).flat_map(|_| b.sample(&mut rng)).collect(),
+        ),
+    };
+    let dim = space.flat_dim();
+    let action = |k: usize| match &space {
+        Space::Discrete(_) => Action::Discrete(indices[k]),
+        Space::Box(_) => Action::Continuous(&vectors[k * dim..(k + 1) * dim]),
+    };
+    env.reset(Some(0))?;
+    let mut steps = 0_usize;
+    let start = Instant::now();
+    loop {
+        for k in 0..N {
+            let step = env.step(action(k))?;
+            if step.terminated || step.truncated {
+                env.reset(None)?;
+            }
+        }
+        steps += N;
+        if start.elapsed() >= budget {
+            break;
+        }
+    }
+    Ok(steps as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Where the Python peers live.
+struct Peers {
+    python: PathBuf,
+    anchors: PathBuf,
+}
+
+fn peer_python(args: &BenchArgs, anchors: &std::path::Path) -> Result<PathBuf> {
+    let python = match &args.python {
+        Some(p) => p.clone(),
+        None => {
+            let venv = std::env::var_os("ANCHORS_VENV")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/rl-anchors-venv")
+                });
+            venv.join("bin/python")
+        }
+    };
+    if !python.exists() {
+        bail!(
+            "--peers needs the Python peers' venv, and {} does not exist: run {}/setup.sh first",
+            python.display(),
+            anchors.display()
+        );
+    }
+    Ok(python)
+}
+
+/// Gymnasium's "presampled" steps/s per env from the anchor script `env_throughput.py`.
+fn gymnasium_steps_per_second(peers: &Peers) -> Result<std::collections::HashMap<String, f64>> {
+    let anchors = &peers.anchors;
+    let out = Command::new(&peers.python)
+        .current_dir(anchors)
+        .args([
+            "env_throughput.py",
+            "--max-steps",
+            "200000",
+            "--max-seconds",
+            "3",
+            "--envs",
+        ])
+        .args(ENV_IDS)
+        .output()
+        .with_context(|| format!("running {}/env_throughput.py", anchors.display()))?;
+    if !out.status.success() {
+        bail!(
+            "env_throughput.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(line.trim())
+        .context("env_throughput.py printed something other than one JSON line")?;
+    Ok(ENV_IDS
+        .iter()
+        .filter_map(|id| {
+            let rate = json["results"][*id]["presampled"]["steps_per_s"].as_f64()?;
+            Some(((*id).to_owned(), rate))
+        })
+        .collect())
+}
+
+fn print_table(results: &[Measurement]) {
+    println!("| benchmark | unit | ours (median) | peer (median) | ratio min / median / max |");
+    println!("|---|---|---:|---:|---|");
+    for m in results {
+        let peer = m
+            .peer
+            .as_ref()
+            .map_or("-".to_owned(), |p| format!("{:.0}", p.median));
+        let ratio = m.ratio.as_ref().map_or("-".to_owned(), |r| {
+            format!("{:.1}x / {:.1}x / {:.1}x", r.min, r.median, r.max)
+        });
+        println!(
+            "| {} | {} | {:.0} | {} | {} |",
+            m.name, m.unit, m.ours.median, peer, ratio
+        );
+    }
+}
+
+/// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
