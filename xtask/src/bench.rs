@@ -23,7 +23,7 @@ const ENV_IDS: [&str; 5] = [
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
-    /// Benchmarks to run (default: all). Known: env-step.
+    /// Benchmarks to run (default: all). Known: env-step, replay-sample.
     names: Vec<String>,
     /// Also run the Python peers (needs the venv from ../shared/anchors/python/setup.sh).
     #[arg(long)]
@@ -103,7 +103,7 @@ struct Machine {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
-    let known = ["env-step"];
+    let known = ["env-step", "replay-sample"];
     let names: Vec<&str> = if args.names.is_empty() {
         known.to_vec()
     } else {
@@ -145,8 +145,16 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 "release"
             },
         },
-        results: env_step(args, peers.as_ref())?,
+        results: Vec::new(),
     };
+    let mut report = report;
+    for name in &names {
+        match *name {
+            "env-step" => report.results.extend(env_step(args, peers.as_ref())?),
+            "replay-sample" => report.results.extend(replay_sample(args)?),
+            _ => unreachable!("checked above"),
+        }
+    }
 
     print_table(&report.results);
     if let Some(path) = &args.json {
@@ -235,6 +243,51 @@ fn env_steps_per_second(id: &str, budget: Duration) -> Result<f64> {
 struct Peers {
     python: PathBuf,
     anchors: PathBuf,
+}
+
+/// Batches of 256 transitions sampled per second from a full 1M-transition replay buffer, for
+/// Pendulum's dimensions (3-dim observation, 1-dim action) and a 17-dim observation (6-dim action,
+/// HalfCheetah's), tensors built on the CPU. No Python peer script measures this; ours only.
+fn replay_sample(args: &BenchArgs) -> Result<Vec<Measurement>> {
+    use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
+    use rl_math::SeededRng;
+    let mut out = Vec::new();
+    for (obs_dim, act_dim) in [(3, 1), (17, 6)] {
+        let mut buf =
+            ReplayBuffer::new(1_000_000, obs_dim, ActionSpec::Continuous { dim: act_dim })?;
+        let mut rng = SeededRng::new(0);
+        let obs = rng.normal_vec(obs_dim);
+        let act = rng.normal_vec(act_dim);
+        for i in 0..buf.capacity() {
+            buf.push(Transition {
+                obs: &obs,
+                action: &act,
+                reward: i as f64,
+                next_obs: &obs,
+                terminated: false,
+                truncated: false,
+            })?;
+        }
+        let device = candle_core::Device::Cpu;
+        let mut samples = Vec::new();
+        for _ in 0..args.repeats {
+            let start = Instant::now();
+            let mut batches = 0_u64;
+            while start.elapsed().as_secs_f64() < args.seconds {
+                std::hint::black_box(buf.sample(256, &mut rng, &device)?);
+                batches += 1;
+            }
+            samples.push(batches as f64 / start.elapsed().as_secs_f64());
+        }
+        out.push(Measurement {
+            name: format!("replay-sample/obs{obs_dim}-act{act_dim}-batch256"),
+            unit: "batches/s",
+            ours: Stats::of(samples),
+            peer: None,
+            ratio: None,
+        });
+    }
+    Ok(out)
 }
 
 fn peer_python(args: &BenchArgs, anchors: &std::path::Path) -> Result<PathBuf> {

@@ -1,0 +1,85 @@
+//! The one error type of this crate.
+
+use thiserror::Error;
+
+/// What can go wrong storing or sampling experience, each case naming the problem.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BufferError {
+    /// A buffer of capacity 0 (or a segment length of 0) was requested.
+    #[error("{0} must be at least 1")]
+    ZeroSize(&'static str),
+    /// A value of the wrong length was pushed (`what` says which: observation, action, ...).
+    #[error("{what} has {got} values, expected {expected}")]
+    Length {
+        /// Which field.
+        what: &'static str,
+        /// Values passed.
+        got: usize,
+        /// Values expected.
+        expected: usize,
+    },
+    /// A NaN or infinity was pushed.
+    #[error("{what}[{index}] is {value}: stored experience must be finite")]
+    NonFinite {
+        /// Which field.
+        what: &'static str,
+        /// Which component.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A discrete action that is not an index in `0..n`.
+    #[error("discrete action {value} is not an index in 0..{n}")]
+    ActionOutOfRange {
+        /// The value pushed.
+        value: f64,
+        /// The number of actions.
+        n: usize,
+    },
+    /// The requested storage cannot be allocated.
+    #[error("cannot allocate storage for {rows} rows of {width} values")]
+    TooLarge {
+        /// Rows (transitions or steps) requested.
+        rows: usize,
+        /// Values per row.
+        width: usize,
+    },
+    /// More was asked for than is stored.
+    #[error("cannot sample {requested} from a buffer holding {stored}")]
+    NotEnough {
+        /// Samples asked for.
+        requested: usize,
+        /// Items stored.
+        stored: usize,
+    },
+    /// An operation out of order (computing returns of an unfilled rollout, pushing into a full one).
+    #[error("{0}")]
+    Order(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A saved buffer that cannot be loaded: truncated, corrupted, or of another shape or kind.
+    #[error("{path} is not a loadable buffer: {reason}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An error from rl-math (returns computation, random draws).
+    #[error(transparent)]
+    Math(#[from] rl_math::MathError),
+    /// An error from Candle while building tensors.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// `Result` with [`BufferError`].
+pub type Result<T> = std::result::Result<T, BufferError>;

@@ -1,0 +1,408 @@
+//! rl-math against PyTorch: every value and gradient here was computed by PyTorch in float64
+//! (`tests/fixtures/make_golden.py`, which says how to re-run it) and stored in
+//! `tests/fixtures/golden.json`. float64 results must agree within 1e-10, float32 ones within 1e-5
+//! (relative, or absolute below 1).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a panic is a test failure"
+)]
+
+use candle_core::{DType, Device, Tensor, Var};
+use rl_math::clip::clip_grad_norm;
+use rl_math::distributions::{Categorical, DiagGaussian, LogStdBounds, TanhGaussian};
+use rl_math::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, RmsPropStyle};
+use rl_math::returns::{
+    Trajectory, gae, n_step_returns, retrace, truncated_traces, truncated_traces_pow,
+};
+use serde_json::Value;
+
+fn golden() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn flat(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(flat).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap()],
+        Value::Bool(b) => vec![f64::from(u8::from(*b))],
+        other => panic!("not numeric: {other}"),
+    }
+}
+
+fn shape(v: &Value) -> Vec<usize> {
+    match v {
+        Value::Array(items) => {
+            let mut s = vec![items.len()];
+            if let Some(first) = items.first() {
+                s.extend(shape(first));
+            }
+            s
+        }
+        _ => vec![],
+    }
+}
+
+fn tensor(v: &Value, dtype: DType) -> Tensor {
+    Tensor::from_vec(flat(v), shape(v), &Device::Cpu)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap()
+}
+
+fn var(v: &Value, dtype: DType) -> Var {
+    Var::from_tensor(&tensor(v, dtype)).unwrap()
+}
+
+fn bools(v: &Value) -> Vec<bool> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_bool().unwrap())
+        .collect()
+}
+
+/// float64: within 1e-10 (absolute below 1, relative above); float32: within 1e-5 likewise.
+fn assert_close(got: &Tensor, want: &Value, what: &str) {
+    let tol = if got.dtype() == DType::F64 {
+        1e-10
+    } else {
+        1e-5
+    };
+    let g: Vec<f64> = got
+        .to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_values(&g, &flat(want), tol, what);
+}
+
+fn assert_values(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "{what}[{i}]: {g} vs PyTorch {w}"
+        );
+    }
+}
+
+#[test]
+fn tanh_gaussian_matches_torch_in_f64_and_f32() {
+    let g = &golden()["tanh_gaussian"];
+    for dtype in [DType::F64, DType::F32] {
+        let mu = var(&g["mu"], dtype);
+        let raw = var(&g["log_std_raw"], dtype);
+        let bounds = LogStdBounds::Clamp {
+            min: g["log_std_min"].as_f64().unwrap(),
+            max: g["log_std_max"].as_f64().unwrap(),
+        };
+        let pi = TanhGaussian::new(mu.as_tensor(), raw.as_tensor(), bounds).unwrap();
+        let (action, log_prob) = pi.rsample(&tensor(&g["eps"], dtype)).unwrap();
+        assert_close(&action, &g["action"], "action");
+        assert_close(&log_prob, &g["log_prob"], "log_prob");
+        assert_close(
+            &pi.deterministic().unwrap(),
+            &g["deterministic_action"],
+            "tanh(mu)",
+        );
+
+        let w = tensor(&g["w"], dtype);
+        let grads = (log_prob * w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert_close(
+            grads.get(&mu).unwrap(),
+            &g["grad_log_prob"][0],
+            "d logp / d mu",
+        );
+        assert_close(
+            grads.get(&raw).unwrap(),
+            &g["grad_log_prob"][1],
+            "d logp / d log_std",
+        );
+
+        let w_a = tensor(&g["w_action"], dtype);
+        let grads = (action * w_a)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert_close(grads.get(&mu).unwrap(), &g["grad_action"][0], "d a / d mu");
+        assert_close(
+            grads.get(&raw).unwrap(),
+            &g["grad_action"][1],
+            "d a / d log_std",
+        );
+    }
+}
+
+#[test]
+fn diag_gaussian_matches_torch_in_f64_and_f32() {
+    let g = &golden()["diag_gaussian"];
+    for dtype in [DType::F64, DType::F32] {
+        let (mu0, ls0) = (var(&g["mu0"], dtype), var(&g["log_std0"], dtype));
+        let (mu1, ls1) = (var(&g["mu1"], dtype), var(&g["log_std1"], dtype));
+        let p = DiagGaussian::new(mu0.as_tensor(), ls0.as_tensor()).unwrap();
+        let q = DiagGaussian::new(mu1.as_tensor(), ls1.as_tensor()).unwrap();
+        let w = tensor(&g["w"], dtype);
+        let weighted = |t: Tensor| (t * &w).unwrap().sum_all().unwrap();
+
+        let log_prob = p.log_prob(&tensor(&g["x"], dtype)).unwrap();
+        assert_close(&log_prob, &g["log_prob"], "log_prob");
+        let grads = weighted(log_prob).backward().unwrap();
+        assert_close(
+            grads.get(&mu0).unwrap(),
+            &g["grad_log_prob"][0],
+            "d logp / d mu",
+        );
+        assert_close(
+            grads.get(&ls0).unwrap(),
+            &g["grad_log_prob"][1],
+            "d logp / d log_std",
+        );
+
+        let entropy = p.entropy().unwrap();
+        assert_close(&entropy, &g["entropy"], "entropy");
+        let grads = weighted(entropy).backward().unwrap();
+        assert_close(
+            grads.get(&ls0).unwrap(),
+            &g["grad_entropy"][0],
+            "d H / d log_std",
+        );
+
+        let kl = p.kl(&q).unwrap();
+        assert_close(&kl, &g["kl"], "kl");
+        let grads = weighted(kl).backward().unwrap();
+        for (i, v) in [&mu0, &ls0, &mu1, &ls1].into_iter().enumerate() {
+            assert_close(grads.get(v).unwrap(), &g["grad_kl"][i], "d KL / d params");
+        }
+    }
+}
+
+#[test]
+fn state_independent_log_std_broadcasts_over_the_batch() {
+    let mean = Tensor::zeros((4, 2), DType::F64, &Device::Cpu).unwrap();
+    let log_std = Var::from_tensor(&Tensor::new(&[0.1f64, -0.3], &Device::Cpu).unwrap()).unwrap();
+    let p = DiagGaussian::new(&mean, log_std.as_tensor()).unwrap();
+    let h = p.entropy().unwrap();
+    assert_eq!(h.dims(), [4]);
+    let grads = h.sum_all().unwrap().backward().unwrap();
+    // dH/dlog_std = 1 per state and dimension, summed over the 4 states.
+    let g: Vec<f64> = grads.get(&log_std).unwrap().to_vec1().unwrap();
+    assert_eq!(g, [4.0, 4.0]);
+}
+
+#[test]
+fn categorical_matches_torch_in_f64_and_f32() {
+    let g = &golden()["categorical"];
+    let actions: Vec<u32> = flat(&g["actions"]).iter().map(|a| *a as u32).collect();
+    let actions = Tensor::new(actions.as_slice(), &Device::Cpu).unwrap();
+    for dtype in [DType::F64, DType::F32] {
+        let (lp, lq) = (var(&g["logits_p"], dtype), var(&g["logits_q"], dtype));
+        let p = Categorical::from_logits(lp.as_tensor()).unwrap();
+        let q = Categorical::from_logits(lq.as_tensor()).unwrap();
+        let w = tensor(&g["w"], dtype);
+        let weighted = |t: Tensor| (t * &w).unwrap().sum_all().unwrap();
+        assert_close(&p.probs().unwrap(), &g["probs"], "probs");
+
+        let log_prob = p.log_prob(&actions).unwrap();
+        assert_close(&log_prob, &g["log_prob"], "log_prob");
+        let grads = weighted(log_prob).backward().unwrap();
+        assert_close(
+            grads.get(&lp).unwrap(),
+            &g["grad_log_prob"][0],
+            "d logp / d logits",
+        );
+
+        let entropy = p.entropy().unwrap();
+        assert_close(&entropy, &g["entropy"], "entropy");
+        let grads = weighted(entropy).backward().unwrap();
+        assert_close(
+            grads.get(&lp).unwrap(),
+            &g["grad_entropy"][0],
+            "d H / d logits",
+        );
+
+        let kl = p.kl(&q).unwrap();
+        assert_close(&kl, &g["kl"], "kl");
+        let grads = weighted(kl).backward().unwrap();
+        assert_close(
+            grads.get(&lp).unwrap(),
+            &g["grad_kl"][0],
+            "d KL / d logits_p",
+        );
+        assert_close(
+            grads.get(&lq).unwrap(),
+            &g["grad_kl"][1],
+            "d KL / d logits_q",
+        );
+    }
+}
+
+#[test]
+fn gae_and_n_step_returns_match_sb3s_formulation() {
+    let g = &golden()["gae"];
+    let (rewards, values, next_values) = (
+        flat(&g["rewards"]),
+        flat(&g["values"]),
+        flat(&g["next_values"]),
+    );
+    let (terminated, truncated) = (bools(&g["terminated"]), bools(&g["truncated"]));
+    let traj = Trajectory {
+        rewards: &rewards,
+        values: &values,
+        next_values: &next_values,
+        terminated: &terminated,
+        truncated: &truncated,
+    };
+    let gamma = g["gamma"].as_f64().unwrap();
+    for case in g["cases"].as_array().unwrap() {
+        let lambda = case["lambda"].as_f64().unwrap();
+        let adv = gae(&traj, gamma, lambda).unwrap();
+        assert_values(
+            &adv.advantages,
+            &flat(&case["advantages"]),
+            1e-10,
+            "advantages",
+        );
+        assert_values(&adv.returns, &flat(&case["returns"]), 1e-10, "returns");
+        if lambda == 1.0 {
+            let r = n_step_returns(&traj, gamma).unwrap();
+            assert_values(&r, &flat(&case["returns"]), 1e-10, "n-step returns");
+        }
+    }
+}
+
+#[test]
+fn retrace_matches_baselines_q_retrace() {
+    let g = &golden()["retrace"];
+    let (rewards, values, next_values) = (
+        flat(&g["rewards"]),
+        flat(&g["values"]),
+        flat(&g["next_values"]),
+    );
+    let (terminated, truncated) = (bools(&g["terminated"]), bools(&g["truncated"]));
+    let traj = Trajectory {
+        rewards: &rewards,
+        values: &values,
+        next_values: &next_values,
+        terminated: &terminated,
+        truncated: &truncated,
+    };
+    let (q, rho) = (flat(&g["q_taken"]), flat(&g["rho"]));
+    let gamma = g["gamma"].as_f64().unwrap();
+    let d = g["action_dim"].as_u64().unwrap() as usize;
+    let ones = vec![1.0; rho.len()];
+    for (traces, key) in [
+        (truncated_traces(&rho), "q_ret_min1_rho"),
+        (truncated_traces_pow(&rho, d), "q_ret_min1_rho_pow"),
+        (ones, "q_opc"),
+    ] {
+        let got = retrace(&traj, &q, &traces, gamma).unwrap();
+        assert_values(&got, &flat(&g[key]), 1e-10, key);
+    }
+}
+
+/// The golden optimizers' problem: `mean((x Wᵀ + b − y)²) + 0.1 Σ sin(W)`.
+fn regression_loss(w: &Var, b: &Var, x: &Tensor, y: &Tensor) -> Tensor {
+    let pred = x
+        .matmul(&w.as_tensor().t().unwrap())
+        .unwrap()
+        .broadcast_add(b.as_tensor())
+        .unwrap();
+    let mse = (pred - y).unwrap().sqr().unwrap().mean_all().unwrap();
+    (mse + (w.as_tensor().sin().unwrap().sum_all().unwrap() * 0.1).unwrap()).unwrap()
+}
+
+#[test]
+fn adam_and_rmsprop_match_ten_torch_steps() {
+    let g = &golden()["optimizers"];
+    let (x, y) = (tensor(&g["x"], DType::F64), tensor(&g["y"], DType::F64));
+    for run in g["runs"].as_array().unwrap() {
+        let (w, b) = (var(&g["w0"], DType::F64), var(&g["b0"], DType::F64));
+        let params = vec![("b".to_string(), b.clone()), ("w".to_string(), w.clone())];
+        let p = &run["params"];
+        let f = |k: &str| p[k].as_f64().unwrap();
+        let name = run["optimizer"].as_str().unwrap();
+        let mut opt: Box<dyn Optimizer> = match name {
+            "adam" => Box::new(
+                Adam::new(
+                    params,
+                    AdamConfig {
+                        lr: f("lr"),
+                        beta1: f("beta1"),
+                        beta2: f("beta2"),
+                        eps: f("eps"),
+                    },
+                )
+                .unwrap(),
+            ),
+            "rmsprop" | "rmsprop_tf_like" => {
+                let style = if name == "rmsprop" {
+                    RmsPropStyle::Pytorch
+                } else {
+                    RmsPropStyle::TfLike
+                };
+                Box::new(
+                    RmsProp::new(
+                        params,
+                        RmsPropConfig {
+                            lr: f("lr"),
+                            alpha: f("alpha"),
+                            eps: f("eps"),
+                            style,
+                        },
+                    )
+                    .unwrap(),
+                )
+            }
+            other => panic!("unknown optimizer {other}"),
+        };
+        for (i, step) in run["steps"].as_array().unwrap().iter().enumerate() {
+            let loss = regression_loss(&w, &b, &x, &y);
+            let what = format!("{name} step {}", i + 1);
+            assert_values(
+                &[loss.to_scalar::<f64>().unwrap()],
+                &[step["loss"].as_f64().unwrap()],
+                1e-10,
+                &what,
+            );
+            opt.backward_step(&loss).unwrap();
+            assert_close(w.as_tensor(), &step["w"], &what);
+            assert_close(b.as_tensor(), &step["b"], &what);
+        }
+    }
+}
+
+#[test]
+fn clip_grad_norm_matches_torch() {
+    let g = &golden()["clip_grad_norm"];
+    let (x, y) = (tensor(&g["x"], DType::F64), tensor(&g["y"], DType::F64));
+    for case in g["cases"].as_array().unwrap() {
+        let (w, b) = (var(&g["w0"], DType::F64), var(&g["b0"], DType::F64));
+        let mut grads = regression_loss(&w, &b, &x, &y).backward().unwrap();
+        let norm = clip_grad_norm(
+            &mut grads,
+            &[w.clone(), b.clone()],
+            case["max_norm"].as_f64().unwrap(),
+        )
+        .unwrap();
+        assert_values(
+            &[norm],
+            &[case["total_norm"].as_f64().unwrap()],
+            1e-10,
+            "total norm",
+        );
+        assert_close(grads.get(&w).unwrap(), &case["grad_w"], "clipped dW");
+        assert_close(grads.get(&b).unwrap(), &case["grad_b"], "clipped db");
+    }
+}
