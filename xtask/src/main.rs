@@ -1,5 +1,8 @@
 //! `cargo xtask <command>`: the project's runner.
 //!
+//! - `cargo xtask train sac [--env ID] [--steps N] [--seed S] ...`: train, log, evaluate,
+//!   checkpoint (see `cargo xtask train --help`).
+//! - `cargo xtask eval RUN_DIR [--episodes N]`: evaluate a run's latest checkpoint.
 //! - `cargo xtask bench [NAME ...] [--peers] [--json FILE]`: benchmarks, optionally side by side
 //!   with the Python peers measured in the same run.
 
@@ -10,6 +13,7 @@
 )]
 
 mod bench;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +26,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train an agent (default: SAC on Pendulum-v1 with the shipped preset).
+    Train(train::TrainArgs),
+    /// Evaluate the latest checkpoint of a run folder.
+    Eval(train::EvalArgs),
     /// Run benchmarks (all, or the named ones) and print a table.
     Bench(bench::BenchArgs),
 }
@@ -34,6 +42,8 @@ fn workspace_root() -> std::path::PathBuf {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Train(args) => train::train_cmd(args),
+        Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -56,24 +56,8 @@ pub enum BufferError {
     /// An operation out of order (computing returns of an unfilled rollout, pushing into a full one).
     #[error("{0}")]
     Order(String),
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A saved buffer that cannot be loaded: truncated, corrupted, or of another shape or kind.
-    #[error("{path} is not a loadable buffer: {reason}")]
-    Corrupt {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// An error from rl-math (returns computation, random draws).
+    /// An error from rl-math (returns computation, random draws, reading or writing files:
+    /// `MathError::Io` and `MathError::Corrupt` name the file and what is wrong with it).
     #[error(transparent)]
     Math(#[from] rl_math::MathError),
     /// An error from Candle while building tensors.

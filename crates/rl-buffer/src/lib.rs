@@ -23,7 +23,7 @@
 //! ```
 //!
 //! - [`ReplayBuffer`]: a ring of transitions for off-policy learners (SAC), seeded uniform
-//!   sampling, save / load (safetensors, written atomically).
+//!   sampling, save / load (safetensors, written atomically by [`rl_math::persist`]).
 //! - [`RolloutBuffer`]: one on-policy rollout of N envs × n steps with GAE / n-step returns that
 //!   bootstrap truncated episodes from their true final observation (A2C).
 //! - [`SegmentReplay`]: ACER's replay of fixed-length segments with the behaviour policy's full
@@ -33,7 +33,6 @@
 //! [`BufferError`] that names it, storing nothing.
 
 mod error;
-pub mod persist;
 mod replay;
 mod rollout;
 mod segments;

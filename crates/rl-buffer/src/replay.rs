@@ -6,9 +6,9 @@ use candle_core::{Device, Tensor};
 use rl_math::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use crate::persist::{Column, Loaded, save};
 use crate::spec::{check_finite, check_scalar, flag_tensor, gather};
 use crate::{ActionSpec, BufferError, Result};
+use rl_math::persist::{Column, Loaded, save};
 
 /// One transition to store. `next_obs` is the true observation after the step, also when the
 /// episode was truncated there (a vectorized env's `final_observation`, not the reset one).
@@ -234,7 +234,7 @@ impl ReplayBuffer {
             pos: self.pos,
             len: n,
         };
-        save(
+        Ok(save(
             path,
             &header,
             &[
@@ -245,7 +245,7 @@ impl ReplayBuffer {
                 Column::bools("terminated", vec![n], &self.terminated),
                 Column::bools("truncated", vec![n], &self.truncated),
             ],
-        )
+        )?)
     }
 
     /// Loads a buffer saved by [`save`](Self::save). A truncated or corrupted file, or one written
@@ -254,15 +254,19 @@ impl ReplayBuffer {
         let file = Loaded::read(path)?;
         let h: Header = file.header()?;
         if h.kind != KIND {
-            return Err(file.corrupt(format!("it holds a {:?}, not a replay buffer", h.kind)));
+            return Err(file
+                .corrupt(format!("it holds a {:?}, not a replay buffer", h.kind))
+                .into());
         }
         let mut buf = Self::new(h.capacity, h.obs_dim, h.action)
             .map_err(|e| file.corrupt(format!("header: {e}")))?;
         if h.len > h.capacity || h.pos >= h.capacity || (h.len < h.capacity && h.pos != h.len) {
-            return Err(file.corrupt(format!(
-                "inconsistent ring state: len {}, pos {}, capacity {}",
-                h.len, h.pos, h.capacity
-            )));
+            return Err(file
+                .corrupt(format!(
+                    "inconsistent ring state: len {}, pos {}, capacity {}",
+                    h.len, h.pos, h.capacity
+                ))
+                .into());
         }
         let (n, d, w) = (h.len, h.obs_dim, h.action.width());
         // Load into the reserved columns (filling on after a load never reallocates).

@@ -5,7 +5,7 @@
 use candle_core::{DType, Device, Tensor};
 use proptest::prelude::*;
 use rl_buffer::{ActionSpec, BufferError, ReplayBuffer, Transition};
-use rl_math::SeededRng;
+use rl_math::{MathError, SeededRng};
 
 fn f32s(t: &Tensor) -> Vec<f32> {
     t.to_dtype(DType::F32)
@@ -228,13 +228,16 @@ fn truncated_corrupted_or_foreign_files_are_clear_errors() {
     let cut = dir.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() - 7]).unwrap();
     let err = ReplayBuffer::load(&cut).unwrap_err();
-    assert!(matches!(err, BufferError::Corrupt { .. }), "{err}");
+    assert!(
+        matches!(err, BufferError::Math(MathError::Corrupt { .. })),
+        "{err}"
+    );
 
     let garbage = dir.path().join("garbage.safetensors");
     std::fs::write(&garbage, b"not a buffer at all").unwrap();
     assert!(matches!(
         ReplayBuffer::load(&garbage),
-        Err(BufferError::Corrupt { .. })
+        Err(BufferError::Math(MathError::Corrupt { .. }))
     ));
 
     // A flipped flag byte (flags are 0 or 1) is caught.
@@ -247,7 +250,10 @@ fn truncated_corrupted_or_foreign_files_are_clear_errors() {
     assert!(err.to_string().contains("flag value 7"), "{err}");
 
     let missing = ReplayBuffer::load(&dir.path().join("nope.safetensors")).unwrap_err();
-    assert!(matches!(missing, BufferError::Io { .. }), "{missing}");
+    assert!(
+        matches!(missing, BufferError::Math(MathError::Io { .. })),
+        "{missing}"
+    );
     let _ = Tensor::zeros(1, DType::F32, &Device::Cpu);
 }
 

@@ -131,6 +131,24 @@ pub trait Env {
     fn max_episode_steps(&self) -> Option<usize> {
         None
     }
+
+    /// Everything the environment (and every wrapper around it) needs to continue exactly where it
+    /// is: state, random generator, counters. Checkpoints store it so a resumed run is identical.
+    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        Err(EnvError::Snapshot {
+            env: self.id().to_owned(),
+            reason: "this environment does not support snapshots".into(),
+        })
+    }
+
+    /// Puts the environment back where [`snapshot`](Env::snapshot) found it.
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let _ = snapshot;
+        Err(EnvError::Snapshot {
+            env: self.id().to_owned(),
+            reason: "this environment does not support snapshots".into(),
+        })
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -158,6 +176,12 @@ impl<E: Env + ?Sized> Env for Box<E> {
     fn max_episode_steps(&self) -> Option<usize> {
         (**self).max_episode_steps()
     }
+    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        (**self).snapshot()
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        (**self).restore(snapshot)
+    }
 }
 
 /// A type-erased environment, as [`make`](crate::make) returns.
@@ -182,4 +206,64 @@ pub(crate) fn check_state<const N: usize>(env: &str, state: &[f64]) -> Result<[f
         });
     }
     Ok(s)
+}
+
+/// `snapshot` and `restore` for an env whose whole struct is (de)serializable: the snapshot is the
+/// struct itself, tagged with the env's id so another env's snapshot is refused.
+macro_rules! snapshot_via_serde {
+    () => {
+        fn snapshot(&self) -> Result<serde_json::Value, $crate::EnvError> {
+            let data = serde_json::to_value(self).map_err(|e| $crate::EnvError::Snapshot {
+                env: self.id().to_owned(),
+                reason: e.to_string(),
+            })?;
+            Ok(serde_json::json!({ "env": self.id(), "data": data }))
+        }
+
+        fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), $crate::EnvError> {
+            let err = |reason: String| $crate::EnvError::Snapshot {
+                env: self.id().to_owned(),
+                reason,
+            };
+            if snapshot.get("env").and_then(|v| v.as_str()) != Some(self.id()) {
+                return Err(err(format!(
+                    "it was taken from {}",
+                    snapshot.get("env").unwrap_or(&serde_json::Value::Null)
+                )));
+            }
+            let data = snapshot.get("data").cloned().unwrap_or_default();
+            *self = serde_json::from_value(data).map_err(|e| err(e.to_string()))?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use snapshot_via_serde;
+
+/// The inner env's snapshot inside a wrapper's, with the wrapper's own fields.
+pub(crate) fn wrap_snapshot<E: Env + ?Sized>(
+    inner: &E,
+    own: serde_json::Value,
+) -> Result<serde_json::Value, EnvError> {
+    Ok(serde_json::json!({ "wrapper": own, "inner": inner.snapshot()? }))
+}
+
+/// Splits a wrapper snapshot into its own part (parsed as `T`) and the inner env's snapshot.
+pub(crate) fn unwrap_snapshot<T: serde::de::DeserializeOwned>(
+    env: &str,
+    snapshot: &serde_json::Value,
+) -> Result<(T, serde_json::Value), EnvError> {
+    let err = |reason: String| EnvError::Snapshot {
+        env: env.to_owned(),
+        reason,
+    };
+    let own = snapshot
+        .get("wrapper")
+        .cloned()
+        .ok_or_else(|| err("not a wrapper snapshot".into()))?;
+    let inner = snapshot
+        .get("inner")
+        .cloned()
+        .ok_or_else(|| err("no inner snapshot".into()))?;
+    let own = serde_json::from_value(own).map_err(|e| err(e.to_string()))?;
+    Ok((own, inner))
 }

@@ -81,6 +81,14 @@ pub enum EnvError {
         /// The environment's name.
         env: String,
     },
+    /// The environment cannot save or restore a snapshot, or the snapshot does not fit it.
+    #[error("snapshot of {env}: {reason}")]
+    Snapshot {
+        /// The environment's name.
+        env: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An id `make` does not know.
     #[error("unknown environment id {id:?}; known ids: {}", known.join(", "))]
     UnknownEnv {

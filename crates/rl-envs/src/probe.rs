@@ -18,11 +18,12 @@
 
 use rand::Rng;
 
+use crate::env::snapshot_via_serde;
 use crate::rng::{EnvRng, reseed};
 use crate::{Action, BoxSpace, Discrete, Env, EnvError, OwnedAction, Space, Step};
 
 /// Which probe task (see the [module docs](self) for the table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Probe {
     /// Observation 0, one step, reward +1 whatever the action.
     ConstantReward,
@@ -71,7 +72,7 @@ impl Probe {
 }
 
 /// A probe environment: a [`Probe`] task with discrete or continuous actions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ProbeEnv {
     probe: Probe,
     continuous: bool,
@@ -181,6 +182,8 @@ impl ProbeEnv {
 }
 
 impl Env for ProbeEnv {
+    snapshot_via_serde!();
+
     fn id(&self) -> &str {
         self.probe.id(self.continuous)
     }

@@ -141,9 +141,47 @@ impl Discrete {
 /// Bounds may be infinite. Values are stored flat, in row-major order of `shape`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoxSpace {
+    #[serde(with = "bounds")]
     low: Vec<f32>,
+    #[serde(with = "bounds")]
     high: Vec<f32>,
     shape: Vec<usize>,
+}
+
+/// Bounds in formats without infinities (JSON): finite values as numbers, `±∞` as `"inf"` / `"-inf"`.
+mod bounds {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Bound {
+        Finite(f32),
+        Infinite(String),
+    }
+
+    pub(super) fn serialize<S: Serializer>(values: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        let v: Vec<Bound> = values
+            .iter()
+            .map(|&x| match x {
+                x if x == f32::INFINITY => Bound::Infinite("inf".into()),
+                x if x == f32::NEG_INFINITY => Bound::Infinite("-inf".into()),
+                x => Bound::Finite(x),
+            })
+            .collect();
+        v.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        Vec::<Bound>::deserialize(d)?
+            .into_iter()
+            .map(|b| match b {
+                Bound::Finite(x) => Ok(x),
+                Bound::Infinite(s) if s == "inf" => Ok(f32::INFINITY),
+                Bound::Infinite(s) if s == "-inf" => Ok(f32::NEG_INFINITY),
+                Bound::Infinite(s) => Err(serde::de::Error::custom(format!("bad bound {s:?}"))),
+            })
+            .collect()
+    }
 }
 
 impl BoxSpace {

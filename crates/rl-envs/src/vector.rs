@@ -149,6 +149,43 @@ impl<E: Env> SyncVectorEnv<E> {
         &self.observations
     }
 
+    /// Every env's snapshot and the latest observations (see [`Env::snapshot`]).
+    pub fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        let envs = self
+            .envs
+            .iter()
+            .map(Env::snapshot)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(serde_json::json!({
+            "envs": envs,
+            "observations": self.observations,
+            "has_reset": self.has_reset,
+        }))
+    }
+
+    /// Puts every env back where [`snapshot`](Self::snapshot) found it.
+    pub fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let err = |reason: String| EnvError::Snapshot {
+            env: format!("vector of {}", self.envs[0].id()),
+            reason,
+        };
+        let envs = snapshot["envs"]
+            .as_array()
+            .filter(|e| e.len() == self.envs.len())
+            .ok_or_else(|| err(format!("expected {} env snapshots", self.envs.len())))?;
+        let observations: Vec<f32> = serde_json::from_value(snapshot["observations"].clone())
+            .map_err(|e| err(e.to_string()))?;
+        if observations.len() != self.observations.len() {
+            return Err(err("observations of another size".into()));
+        }
+        for (env, snap) in self.envs.iter_mut().zip(envs) {
+            env.restore(snap)?;
+        }
+        self.observations = observations;
+        self.has_reset = snapshot["has_reset"].as_bool().unwrap_or(false);
+        Ok(())
+    }
+
     /// Resets every env (env `i` with `seed + i` if a seed is given) and returns the observations.
     pub fn reset(&mut self, seed: Option<u64>) -> Result<&[f32], EnvError> {
         let d = self.obs_dim;

@@ -84,3 +84,36 @@ fn wrong_action_counts_and_missing_reset_are_errors() {
     let mixed = vec![make("Pendulum-v1").unwrap(), make("CartPole-v1").unwrap()];
     assert!(SyncVectorEnv::new(mixed).is_err());
 }
+
+#[test]
+fn a_restored_vector_env_continues_identically() {
+    let mut a = SyncVectorEnv::make("CartPole-v1", 3).unwrap();
+    a.reset(Some(4)).unwrap();
+    let policy = |t: usize| [t % 2, (t / 3) % 2, 1];
+    for t in 0..40 {
+        a.step(VecAction::Discrete(&policy(t))).unwrap();
+    }
+    let snap: serde_json::Value = serde_json::from_str(&a.snapshot().unwrap().to_string()).unwrap();
+    let mut b = SyncVectorEnv::make("CartPole-v1", 3).unwrap();
+    b.restore(&snap).unwrap();
+    assert_eq!(a.observations(), b.observations());
+    for t in 40..400 {
+        let va = a.step(VecAction::Discrete(&policy(t))).unwrap();
+        let (oa, ra, ta) = (
+            va.observations.to_vec(),
+            va.rewards.to_vec(),
+            va.terminated.to_vec(),
+        );
+        let vb = b.step(VecAction::Discrete(&policy(t))).unwrap();
+        assert_eq!(
+            (oa, ra, ta),
+            (
+                vb.observations.to_vec(),
+                vb.rewards.to_vec(),
+                vb.terminated.to_vec()
+            )
+        );
+    }
+    let mut c = SyncVectorEnv::make("CartPole-v1", 2).unwrap();
+    assert!(c.restore(&snap).is_err());
+}

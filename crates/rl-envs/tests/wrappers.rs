@@ -190,3 +190,56 @@ fn pendulum_episodes_through_make_last_200_steps() {
     assert_eq!(steps + 1, 200);
     assert_eq!(env.finished().unwrap().length, 200);
 }
+
+#[test]
+fn a_restored_snapshot_continues_identically_through_every_wrapper() {
+    let build = || {
+        RecordEpisodeStatistics::new(NormalizeObservation::new(
+            RescaleAction::new(make("Pendulum-v1").unwrap()).unwrap(),
+        ))
+    };
+    {
+        let mut a = build();
+        a.reset(Some(3)).unwrap();
+        for t in 0..150 {
+            a.step(Action::Continuous(&[(t as f32 * 0.1).sin()]))
+                .unwrap();
+        }
+        let snap = a.snapshot().unwrap();
+        // Through JSON text, as a checkpoint stores it.
+        let snap: serde_json::Value = serde_json::from_str(&snap.to_string()).unwrap();
+        let mut b = build();
+        b.restore(&snap).unwrap();
+        for t in 0..120 {
+            let action = [(t as f32 * 0.37).cos()];
+            let sa = a.step(Action::Continuous(&action)).unwrap();
+            let (oa, ra, da) = (sa.observation.to_vec(), sa.reward, sa.done());
+            let sb = b.step(Action::Continuous(&action)).unwrap();
+            assert_eq!(
+                (oa, ra, da),
+                (sb.observation.to_vec(), sb.reward, sb.done())
+            );
+            if da {
+                assert_eq!(a.finished(), b.finished());
+                let ra = a.reset(None).unwrap().to_vec();
+                assert_eq!(
+                    ra,
+                    b.reset(None).unwrap().to_vec(),
+                    "the generator was restored"
+                );
+            }
+        }
+    }
+    // Every classic env, and a snapshot refused by the wrong env.
+    for id in rl_envs::known_ids() {
+        let mut env = make(id).unwrap();
+        env.reset(Some(1)).unwrap();
+        let snap = env.snapshot().unwrap();
+        let mut other = make(id).unwrap();
+        other.restore(&snap).unwrap();
+        assert_eq!(other.state(), env.state(), "{id}");
+    }
+    let cartpole = make("CartPole-v1").unwrap().snapshot().unwrap();
+    let err = make("Acrobot-v1").unwrap().restore(&cartpole).unwrap_err();
+    assert!(matches!(err, EnvError::Snapshot { .. }), "{err}");
+}

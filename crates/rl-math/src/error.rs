@@ -23,6 +23,23 @@ pub enum MathError {
     /// An argument outside its valid range (a negative learning rate, `gamma > 1`, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that cannot be loaded: truncated, corrupted, or of another kind or shape.
+    #[error("{path} cannot be loaded: {reason}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Saved state that does not fit what it is loaded into (missing or extra names, other shapes).
     #[error("state does not match: {0}")]
     StateMismatch(String),

@@ -35,6 +35,7 @@
 //! - [`returns`]: n-step returns, GAE(λ) and Retrace, with terminated and truncated episodes.
 //! - [`polyak`]: target-network averaging. [`clip`]: global-norm gradient clipping.
 //! - [`optim`]: Adam and RMSprop whose state is saveable named tensors.
+//! - [`persist`]: files of named arrays (safetensors with a JSON header), written atomically.
 //! - [`SeededRng`]: the seeded source of every random tensor and index (candle's CPU RNG cannot
 //!   be seeded), with PyTorch's orthogonal and default linear initializations.
 //!
@@ -45,6 +46,7 @@ pub mod clip;
 pub mod distributions;
 mod error;
 pub mod optim;
+pub mod persist;
 pub mod polyak;
 pub mod returns;
 mod rng;

@@ -3,7 +3,7 @@
 use std::f64::consts::PI;
 
 use super::py_square;
-use crate::env::check_state;
+use crate::env::{check_state, snapshot_via_serde};
 use crate::rng::{EnvRng, reseed, uniform};
 use crate::{Action, BoxSpace, Discrete, Env, EnvError, Space, Step};
 
@@ -33,7 +33,7 @@ const G: f64 = 9.8;
 /// `dt = 0.2`, then wraps both angles into `[-π, π]` and clips θ̇1 to ±4π and θ̇2 to ±9π.
 ///
 /// State (as [`Env::state`] and [`Env::set_state`]): `[θ1, θ2, θ̇1, θ̇2]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Acrobot {
     state: Option<[f64; 4]>,
     obs: [f32; 6],
@@ -129,6 +129,8 @@ fn bound(x: f64, m: f64, big_m: f64) -> f64 {
 }
 
 impl Env for Acrobot {
+    snapshot_via_serde!();
+
     fn id(&self) -> &str {
         "Acrobot-v1"
     }

@@ -1,6 +1,6 @@
 //! CartPole-v1: Gymnasium's `classic_control/cartpole.py`.
 
-use crate::env::check_state;
+use crate::env::{check_state, snapshot_via_serde};
 use crate::rng::{EnvRng, reseed, uniform};
 use crate::{Action, BoxSpace, Discrete, Env, EnvError, Space, Step};
 
@@ -28,7 +28,7 @@ const X_THRESHOLD: f64 = 2.4;
 /// - Reset: each state variable uniform in `[-0.05, 0.05)`.
 ///
 /// State (as [`Env::state`] and [`Env::set_state`]): `[x, ẋ, θ, θ̇]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CartPole {
     state: Option<[f64; 4]>,
     steps_beyond_terminated: Option<u64>,
@@ -70,6 +70,8 @@ impl CartPole {
 }
 
 impl Env for CartPole {
+    snapshot_via_serde!();
+
     fn id(&self) -> &str {
         "CartPole-v1"
     }

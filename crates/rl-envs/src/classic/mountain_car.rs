@@ -1,7 +1,7 @@
 //! MountainCar-v0 and MountainCarContinuous-v0: Gymnasium's `classic_control/mountain_car.py` and
 //! `continuous_mountain_car.py`.
 
-use crate::env::check_state;
+use crate::env::{check_state, snapshot_via_serde};
 use crate::rng::{EnvRng, reseed, uniform};
 use crate::{Action, BoxSpace, Discrete, Env, EnvError, Space, Step};
 
@@ -30,7 +30,7 @@ fn observation_space() -> Space {
 /// hits the left wall while moving left.
 ///
 /// State (as [`Env::state`] and [`Env::set_state`]): `[position, velocity]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MountainCar {
     goal_velocity: f64,
     state: Option<[f64; 2]>,
@@ -75,6 +75,8 @@ impl MountainCar {
 }
 
 impl Env for MountainCar {
+    snapshot_via_serde!();
+
     fn id(&self) -> &str {
         "MountainCar-v0"
     }
@@ -145,7 +147,7 @@ impl Env for MountainCar {
 /// sets a float32 one (as a step leaves it).
 ///
 /// State (as [`Env::state`]): `[position, velocity]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MountainCarContinuous {
     goal_velocity: f64,
     state: Option<[f64; 2]>,
@@ -243,6 +245,8 @@ enum Force {
 }
 
 impl Env for MountainCarContinuous {
+    snapshot_via_serde!();
+
     fn id(&self) -> &str {
         "MountainCarContinuous-v0"
     }

@@ -3,7 +3,7 @@
 use std::f64::consts::PI;
 
 use super::{py_square, py_square_f32};
-use crate::env::check_state;
+use crate::env::{check_state, snapshot_via_serde};
 use crate::rng::{EnvRng, reseed, uniform};
 use crate::{Action, BoxSpace, Env, EnvError, Space, Step};
 
@@ -26,7 +26,7 @@ const L: f64 = 1.0;
 /// to ±8 before θ is integrated.
 ///
 /// State (as [`Env::state`] and [`Env::set_state`]): `[θ, θ̇]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Pendulum {
     g: f64,
     state: Option<[f64; 2]>,
@@ -84,6 +84,8 @@ fn numpy_mod(a: f64, b: f64) -> f64 {
 }
 
 impl Env for Pendulum {
+    snapshot_via_serde!();
+
     fn id(&self) -> &str {
         "Pendulum-v1"
     }

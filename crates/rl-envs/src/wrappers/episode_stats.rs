@@ -3,6 +3,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::{forward_env, inner_accessors};
+use crate::env::{unwrap_snapshot, wrap_snapshot};
 use crate::{Action, Env, EnvError, Step};
 
 /// Return and length of one finished episode.
@@ -115,4 +116,40 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         }
         Ok(step)
     }
+
+    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        let own = Counters {
+            episode_return: self.episode_return,
+            length: self.length,
+            finished: self.finished,
+            recent: self.recent.iter().copied().collect(),
+            total_episodes: self.total_episodes,
+        };
+        let own = serde_json::to_value(own).map_err(|e| EnvError::Snapshot {
+            env: self.env.id().to_owned(),
+            reason: e.to_string(),
+        })?;
+        wrap_snapshot(&self.env, own)
+    }
+
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (own, inner): (Counters, _) = unwrap_snapshot(self.env.id(), snapshot)?;
+        self.env.restore(&inner)?;
+        self.episode_return = own.episode_return;
+        self.length = own.length;
+        self.finished = own.finished;
+        self.recent = own.recent.into_iter().collect();
+        self.total_episodes = own.total_episodes;
+        Ok(())
+    }
+}
+
+/// The counters a snapshot of [`RecordEpisodeStatistics`] holds.
+#[derive(Serialize, Deserialize)]
+struct Counters {
+    episode_return: f64,
+    length: usize,
+    finished: Option<EpisodeStats>,
+    recent: Vec<EpisodeStats>,
+    total_episodes: u64,
 }

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{forward_env, inner_accessors};
+use crate::env::{unwrap_snapshot, wrap_snapshot};
 use crate::{Action, Env, EnvError, Step};
 
 /// Running mean and variance of vectors (Chan et al.'s parallel update), Gymnasium's and SB3's
@@ -246,5 +247,32 @@ impl<E: Env> Env for NormalizeObservation<E> {
         self.stats
             .normalize_into(raw, self.epsilon, self.clip, &mut self.obs);
         Ok(&self.obs)
+    }
+
+    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        let own =
+            serde_json::json!({ "stats": self.stats, "update": self.update, "obs": self.obs });
+        wrap_snapshot(&self.env, own)
+    }
+
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        #[derive(Deserialize)]
+        struct Own {
+            stats: RunningMeanStd,
+            update: bool,
+            obs: Vec<f32>,
+        }
+        let (own, inner): (Own, _) = unwrap_snapshot(self.env.id(), snapshot)?;
+        if own.obs.len() != self.obs.len() || own.stats.dim() != self.obs.len() {
+            return Err(EnvError::Snapshot {
+                env: self.env.id().to_owned(),
+                reason: "normalization statistics of another dimension".into(),
+            });
+        }
+        self.env.restore(&inner)?;
+        self.stats = own.stats;
+        self.update = own.update;
+        self.obs = own.obs;
+        Ok(())
     }
 }

@@ -77,6 +77,14 @@ impl<E: Env> Env for RescaleAction<E> {
         rescale_into(&self.low, &self.half_range, a, &mut self.scaled);
         self.env.step(Action::Continuous(&self.scaled))
     }
+
+    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        self.env.snapshot()
+    }
+
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        self.env.restore(snapshot)
+    }
 }
 
 /// `out = low + (a + 1) · half_range`, computed in float64.

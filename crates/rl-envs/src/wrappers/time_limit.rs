@@ -1,4 +1,5 @@
 use super::{forward_env, inner_accessors};
+use crate::env::{unwrap_snapshot, wrap_snapshot};
 use crate::{Action, Env, EnvError, Step};
 
 /// Ends episodes after `max_episode_steps` steps by setting `truncated` (Gymnasium's `TimeLimit`).
@@ -54,5 +55,16 @@ impl<E: Env> Env for TimeLimit<E> {
 
     fn max_episode_steps(&self) -> Option<usize> {
         Some(self.max_episode_steps)
+    }
+
+    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        wrap_snapshot(&self.env, serde_json::json!(self.elapsed_steps))
+    }
+
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (elapsed, inner) = unwrap_snapshot(self.env.id(), snapshot)?;
+        self.env.restore(&inner)?;
+        self.elapsed_steps = elapsed;
+        Ok(())
     }
 }

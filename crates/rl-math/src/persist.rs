@@ -1,4 +1,7 @@
-//! Saving buffers: safetensors files with a JSON header, written atomically.
+//! Files of named arrays: safetensors with a JSON header, written atomically.
+//!
+//! Buffers, checkpoints and optimizer states are saved through here, so a crash or a kill in the
+//! middle of a save never leaves a half-written file where a good one was.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -6,13 +9,13 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::{BufferError, Result};
+use crate::{MathError, Result};
 
 /// Writes `bytes` to `path` so that a crash never leaves a partial file there: the bytes go to a
 /// temporary file in the same folder, are flushed to disk, and the file is renamed over `path`
 /// (an atomic replacement on POSIX file systems). An interrupted write leaves the previous file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| BufferError::Io {
+    let io = |source| MathError::Io {
         path: path.display().to_string(),
         source,
     };
@@ -43,26 +46,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A named column to save: raw little-endian bytes with their dtype and shape.
-pub(crate) struct Column {
-    pub(crate) name: &'static str,
-    pub(crate) dtype: Dtype,
-    pub(crate) shape: Vec<usize>,
-    pub(crate) bytes: Vec<u8>,
+pub struct Column {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
 }
 
 impl Column {
-    pub(crate) fn f32(name: &'static str, shape: Vec<usize>, values: &[f32]) -> Self {
+    /// A float32 column.
+    pub fn f32(name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
         Self {
-            name,
+            name: name.to_owned(),
             dtype: Dtype::F32,
             shape,
             bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         }
     }
 
-    pub(crate) fn bools(name: &'static str, shape: Vec<usize>, values: &[bool]) -> Self {
+    /// A column of flags, stored as bytes 0 and 1.
+    pub fn bools(name: &str, shape: Vec<usize>, values: &[bool]) -> Self {
         Self {
-            name,
+            name: name.to_owned(),
             dtype: Dtype::U8,
             shape,
             bytes: values.iter().map(|&b| u8::from(b)).collect(),
@@ -72,8 +77,8 @@ impl Column {
 
 /// Serializes `columns` with `header` (JSON) stored under the metadata key `"header"`, and writes
 /// them atomically to `path`.
-pub(crate) fn save(path: &Path, header: &impl serde::Serialize, columns: &[Column]) -> Result<()> {
-    let corrupt = |reason: String| BufferError::Corrupt {
+pub fn save(path: &Path, header: &impl serde::Serialize, columns: &[Column]) -> Result<()> {
+    let corrupt = |reason: String| MathError::Corrupt {
         path: path.display().to_string(),
         reason,
     };
@@ -82,7 +87,7 @@ pub(crate) fn save(path: &Path, header: &impl serde::Serialize, columns: &[Colum
         .iter()
         .map(|c| {
             TensorView::new(c.dtype, c.shape.clone(), &c.bytes)
-                .map(|v| (c.name.to_string(), v))
+                .map(|v| (c.name.clone(), v))
                 .map_err(|e| corrupt(format!("{}: {e}", c.name)))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -92,15 +97,17 @@ pub(crate) fn save(path: &Path, header: &impl serde::Serialize, columns: &[Colum
     write_atomically(path, &bytes)
 }
 
-/// A loaded file: its header and columns, with checked access.
-pub(crate) struct Loaded {
+/// A file written by [`save`]: its header and columns, with checked access (a missing column,
+/// another dtype or shape, or a malformed file is a [`MathError::Corrupt`] naming the file).
+pub struct Loaded {
     path: String,
     bytes: Vec<u8>,
 }
 
 impl Loaded {
-    pub(crate) fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| BufferError::Io {
+    /// Reads `path` (the whole file, checked lazily).
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| MathError::Io {
             path: path.display().to_string(),
             source,
         })?;
@@ -110,8 +117,9 @@ impl Loaded {
         })
     }
 
-    pub(crate) fn corrupt(&self, reason: impl Into<String>) -> BufferError {
-        BufferError::Corrupt {
+    /// The error for this file being unusable, with `reason`.
+    pub fn corrupt(&self, reason: impl Into<String>) -> MathError {
+        MathError::Corrupt {
             path: self.path.clone(),
             reason: reason.into(),
         }
@@ -122,7 +130,7 @@ impl Loaded {
     }
 
     /// The JSON header, parsed.
-    pub(crate) fn header<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+    pub fn header<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let (_, meta) =
             SafeTensors::read_metadata(&self.bytes).map_err(|e| self.corrupt(e.to_string()))?;
         let json = meta
@@ -148,7 +156,8 @@ impl Loaded {
         Ok(view.data().to_vec())
     }
 
-    pub(crate) fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    /// A float32 column of exactly `shape`.
+    pub fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let bytes = self.column(name, Dtype::F32, shape)?;
         Ok(bytes
             .chunks_exact(4)
@@ -156,7 +165,8 @@ impl Loaded {
             .collect())
     }
 
-    pub(crate) fn bools(&self, name: &str, shape: &[usize]) -> Result<Vec<bool>> {
+    /// A flag column of exactly `shape` (bytes other than 0 and 1 are corruption).
+    pub fn bools(&self, name: &str, shape: &[usize]) -> Result<Vec<bool>> {
         let bytes = self.column(name, Dtype::U8, shape)?;
         bytes
             .iter()

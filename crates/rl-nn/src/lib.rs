@@ -1,0 +1,33 @@
+//! Networks for reinforcement-learning agents on [Candle](candle_core).
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use rl_math::SeededRng;
+//! use rl_nn::{Activation, Init, Mlp, ParamStore};
+//!
+//! let mut store = ParamStore::new(&Device::Cpu, DType::F32);
+//! let mut rng = SeededRng::new(0);
+//! // A SAC critic: (observation, action) -> 256 -> 256 -> Q, PyTorch's default initialization.
+//! let q = Mlp::new(&mut store, "q1", &[3 + 1, 256, 256, 1], Activation::Relu, false,
+//!                  (Init::PytorchDefault, Init::PytorchDefault), &mut rng)?;
+//! let out = q.forward(&Tensor::zeros((8, 4), DType::F32, &Device::Cpu)?)?;
+//! assert_eq!(out.dims(), [8, 1]);
+//! assert_eq!(store.params().len(), 6); // three weights, three biases
+//! # Ok::<(), rl_nn::NnError>(())
+//! ```
+//!
+//! - [`ParamStore`]: named parameters in a fixed order; deep copies for target networks;
+//!   exact-name, exact-shape loading.
+//! - [`Mlp`] and [`linear`]: layers initialized from a [`SeededRng`](rl_math::SeededRng)
+//!   (PyTorch's default or orthogonal), so the same seed builds the same network.
+//! - [`checkpoint`]: checkpoint folders written atomically with a `LATEST` pointer, and tensor /
+//!   JSON files.
+
+pub mod checkpoint;
+mod error;
+mod mlp;
+mod params;
+
+pub use error::{NnError, Result};
+pub use mlp::{Activation, Init, Mlp, linear};
+pub use params::ParamStore;

@@ -1,0 +1,93 @@
+//! SAC through [`SacTrainer`].
+
+use std::path::Path;
+
+use candle_core::Device;
+use rl_envs::wrappers::RescaleAction;
+use rl_envs::{BoxedEnv, OwnedAction, make};
+use rl_sac::{Sac, SacConfig, SacTrainer};
+
+use crate::algorithm::{Algorithm, EpisodeLog, Progress};
+use crate::config::RunConfig;
+use crate::{Result, RunError};
+
+pub(crate) struct SacAlgorithm {
+    trainer: SacTrainer<BoxedEnv>,
+    env_id: String,
+}
+
+impl SacAlgorithm {
+    pub(crate) fn new(run: &RunConfig, sac_table: &str, device: &Device) -> Result<Self> {
+        let config = SacConfig::from_toml(sac_table)?;
+        let env = make(&run.env)?;
+        let agent = Sac::for_env(config, &env, device, run.seed)?;
+        Ok(Self {
+            trainer: SacTrainer::new(agent, env, run.seed)?,
+            env_id: run.env.clone(),
+        })
+    }
+}
+
+impl Algorithm for SacAlgorithm {
+    fn name(&self) -> &'static str {
+        "sac"
+    }
+
+    fn num_timesteps(&self) -> u64 {
+        self.trainer.num_timesteps()
+    }
+
+    fn train_step(&mut self) -> Result<Progress> {
+        let report = self.trainer.step()?;
+        Ok(Progress {
+            episodes: report
+                .episode
+                .map(|e| EpisodeLog {
+                    episode_return: e.episode_return,
+                    length: e.length,
+                })
+                .into_iter()
+                .collect(),
+            updates: report
+                .updates
+                .iter()
+                .map(|m| {
+                    let mut v = vec![
+                        ("critic_loss", m.critic_loss),
+                        ("actor_loss", m.actor_loss),
+                        ("ent_coef", m.ent_coef),
+                        ("entropy", m.entropy),
+                        ("mean_q", m.mean_q),
+                    ];
+                    if let Some(l) = m.ent_coef_loss {
+                        v.push(("ent_coef_loss", l));
+                    }
+                    v
+                })
+                .collect(),
+        })
+    }
+
+    fn eval_env(&self) -> Result<BoxedEnv> {
+        Ok(Box::new(RescaleAction::new(make(&self.env_id)?)?))
+    }
+
+    fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction> {
+        Ok(OwnedAction::Continuous(
+            self.trainer.agent_mut().act(obs, true)?,
+        ))
+    }
+
+    fn save(&self, dir: &Path, with_buffer: bool) -> Result<()> {
+        Ok(self.trainer.save(dir, with_buffer)?)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<bool> {
+        Ok(self.trainer.load(dir)?)
+    }
+
+    fn config_table(&self) -> Result<toml::Table> {
+        toml::Table::try_from(self.trainer.agent().config())
+            .map_err(|e| RunError::Config(e.to_string()))
+    }
+}

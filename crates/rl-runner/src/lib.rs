@@ -1,0 +1,40 @@
+//! Training plumbing for the workspace's learners: what turns an agent into a reproducible,
+//! inspectable, resumable run.
+//!
+//! ```no_run
+//! use rl_runner::{TrainOptions, train, parse_device};
+//!
+//! let options = TrainOptions { algo: "sac".into(), steps: Some(2_000), progress: true, ..Default::default() };
+//! let summary = train(&options, &parse_device("cpu")?)?;
+//! println!("{} on {}: {:.1} ± {:.1}", summary.algo, summary.env, summary.eval_mean_return, summary.eval_std_return);
+//! # Ok::<(), rl_runner::RunError>(())
+//! ```
+//!
+//! A run folder holds:
+//!
+//! - `config.toml`: the resolved configuration (`[run]` and the algorithm's table, every default
+//!   filled in);
+//! - `metrics/train.csv`, `metrics/episodes.csv`, `metrics/eval.csv` and TensorBoard events in
+//!   `tb/` (see [`logs`]);
+//! - `checkpoints/step-…/` written atomically, with `checkpoints/LATEST` naming the newest;
+//! - `learning_curve.png` and `summary.json` at the end.
+//!
+//! [`Algorithm`] is what a learner provides; [`train`] runs one, [`evaluate_run`] evaluates a
+//! saved run.
+
+pub mod algorithm;
+mod algos;
+pub mod config;
+mod error;
+pub mod logs;
+pub mod plot;
+mod runner;
+pub mod tensorboard;
+
+pub use algorithm::{Algorithm, EpisodeLog, Progress};
+pub use config::{ConfigFile, RunConfig};
+pub use error::{Result, RunError};
+pub use runner::{
+    Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, parse_device, resolve,
+    train,
+};

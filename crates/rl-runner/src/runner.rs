@@ -1,0 +1,557 @@
+//! The training run: configuration, the loop with logging, evaluation and checkpoints, the
+//! final plot and summary, resuming, and evaluating a saved run.
+
+#![allow(
+    clippy::print_stderr,
+    reason = "a training run reports its progress on the console"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::Device;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rl_nn::checkpoint::{CheckpointDir, read_json, write_json};
+use serde::{Deserialize, Serialize};
+
+use crate::algorithm::{self, Algorithm};
+use crate::config::{ConfigFile, RunConfig};
+use crate::error::io_err;
+use crate::logs::{EPISODES_HEADER, EVAL_HEADER, Logs, mean_std};
+use crate::plot::{Curve, learning_curve};
+use crate::{Result, RunError};
+
+/// What `cargo xtask train` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// The algorithm (`"sac"`).
+    pub algo: String,
+    /// The environment (default: the algorithm's default, or the config file's).
+    pub env: Option<String>,
+    /// A config file to use instead of the shipped preset.
+    pub config: Option<PathBuf>,
+    /// `key=value` overrides, applied in order after the file or preset.
+    pub sets: Vec<String>,
+    /// Overrides `n_timesteps` (also when resuming: train on to this many steps).
+    pub steps: Option<u64>,
+    /// Overrides the seed.
+    pub seed: Option<u64>,
+    /// Save the replay buffer in checkpoints (exact resume).
+    pub save_buffer: bool,
+    /// The run folder (default: `runs/<algo>-<env>-seed<seed>-<time>`); it must not exist or be empty.
+    pub out: Option<PathBuf>,
+    /// Continue the run in this folder from its latest checkpoint instead of starting one.
+    pub resume: Option<PathBuf>,
+    /// Show a progress bar (when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// `summary.json`: what a finished run reports (scripts and CI read it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The algorithm.
+    pub algo: String,
+    /// The environment id.
+    pub env: String,
+    /// The seed.
+    pub seed: u64,
+    /// Environment steps trained.
+    pub env_steps: u64,
+    /// Wall-clock seconds of training (summed over resumed sessions).
+    pub wall_seconds: f64,
+    /// `env_steps / wall_seconds`.
+    pub steps_per_second: f64,
+    /// Episodes in the final evaluation.
+    pub eval_episodes: usize,
+    /// Mean return of the final deterministic evaluation.
+    pub eval_mean_return: f64,
+    /// Standard deviation of those returns.
+    pub eval_std_return: f64,
+    /// Each evaluation episode's return.
+    pub eval_returns: Vec<f64>,
+    /// The device trained on.
+    pub device: String,
+    /// The last checkpoint, relative to the run folder.
+    pub checkpoint: String,
+    /// The run folder.
+    pub run_dir: String,
+}
+
+/// What the runner keeps in each checkpoint beside the algorithm's files (`run.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    format: String,
+    algo: String,
+    env: String,
+    step: u64,
+    episodes: u64,
+    updates: u64,
+    wall_seconds: f64,
+    exact_resume: bool,
+}
+
+const FORMAT: &str = "rl-checkpoint/1";
+
+/// The seed of evaluation episode `i` of a run seeded `seed`: the same start states at every
+/// evaluation (so evaluations compare), in `cargo xtask eval` too, and apart from training's.
+pub fn eval_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_mul(1_000_003)
+        .wrapping_add(1_000_000 + i as u64)
+}
+
+/// Resolves the configuration of a new run: preset (or `--config` file), `--set`s, then flags.
+pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
+    let algo = options.algo.as_str();
+    let mut file = match &options.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+            ConfigFile::parse(&text)?
+        }
+        None => {
+            let env = match &options.env {
+                Some(e) => e.clone(),
+                None => algorithm::default_env(algo)?.to_owned(),
+            };
+            match algorithm::preset(algo, &env)? {
+                Some(text) => ConfigFile::parse(text)?,
+                None => ConfigFile::empty(),
+            }
+        }
+    };
+    file.check_tables(algo)?;
+    for s in &options.sets {
+        file.set(s, algo)?;
+    }
+    let mut run = file.run()?;
+    if !run.algo.is_empty() && run.algo != algo {
+        return Err(RunError::Config(format!(
+            "the config is for {}, not {algo}",
+            run.algo
+        )));
+    }
+    run.algo = algo.to_owned();
+    if let Some(env) = &options.env {
+        run.env = env.clone();
+    }
+    if run.env.is_empty() {
+        run.env = algorithm::default_env(algo)?.to_owned();
+    }
+    if let Some(steps) = options.steps {
+        run.n_timesteps = steps;
+    }
+    if let Some(seed) = options.seed {
+        run.seed = seed;
+    }
+    run.save_buffer |= options.save_buffer;
+    if run.eval_episodes == 0 {
+        return Err(RunError::Config("eval_episodes must be at least 1".into()));
+    }
+    Ok((run, file))
+}
+
+/// Trains as `options` say (a new run, or a resumed one) and returns the summary.
+pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
+    let (run, run_dir, mut algo, resumed_from) = match &options.resume {
+        Some(dir) => {
+            if options.config.is_some()
+                || !options.sets.is_empty()
+                || options.env.is_some()
+                || options.seed.is_some()
+            {
+                return Err(RunError::Config(
+                    "a resumed run keeps its configuration: only --steps may change".into(),
+                ));
+            }
+            let file = ConfigFile::parse(
+                &std::fs::read_to_string(dir.join("config.toml"))
+                    .map_err(io_err(&dir.join("config.toml")))?,
+            )?;
+            let mut run = file.run()?;
+            if run.algo != options.algo {
+                return Err(RunError::Config(format!(
+                    "{} is a {} run, not {}",
+                    dir.display(),
+                    run.algo,
+                    options.algo
+                )));
+            }
+            if let Some(steps) = options.steps {
+                run.n_timesteps = steps;
+            }
+            let mut algo = algorithm::build(&run, &file, device)?;
+            let ckpt = CheckpointDir::new(dir.join("checkpoints"));
+            let latest = ckpt.latest()?.ok_or_else(|| RunError::RunDir {
+                path: dir.display().to_string(),
+                reason: "no checkpoint to resume from".into(),
+            })?;
+            let state = read_run_state(&latest, &run)?;
+            let exact = algo.load(&latest)?;
+            if algo.num_timesteps() != state.step {
+                return Err(RunError::RunDir {
+                    path: latest.display().to_string(),
+                    reason: "run.json and the algorithm's files disagree on the step".into(),
+                });
+            }
+            if !exact {
+                eprintln!(
+                    "note: {} has no replay buffer (train without --save-buffer): the run continues, but not bit for bit",
+                    latest.display()
+                );
+            }
+            (run, dir.clone(), algo, Some(state))
+        }
+        None => {
+            let (run, file) = resolve(options)?;
+            let dir = options.out.clone().unwrap_or_else(|| default_run_dir(&run));
+            prepare_new_dir(&dir)?;
+            let algo = algorithm::build(&run, &file, device)?;
+            let resolved = ConfigFile::resolved(&run, algo.name(), algo.config_table()?)?;
+            let path = dir.join("config.toml");
+            std::fs::write(&path, resolved.to_text()?).map_err(io_err(&path))?;
+            (run, dir, algo, None)
+        }
+    };
+    run_loop(
+        &run,
+        &run_dir,
+        algo.as_mut(),
+        resumed_from,
+        device,
+        options.progress,
+    )
+}
+
+fn run_loop(
+    run: &RunConfig,
+    dir: &Path,
+    algo: &mut dyn Algorithm,
+    resumed: Option<RunState>,
+    device: &Device,
+    progress: bool,
+) -> Result<Summary> {
+    let start_step = algo.num_timesteps();
+    let mut logs = Logs::open(dir, resumed.as_ref().map(|s| s.step))?;
+    let ckpt = CheckpointDir::new(dir.join("checkpoints"));
+    let mut episodes = resumed.as_ref().map_or(0, |s| s.episodes);
+    let wall_before = resumed.as_ref().map_or(0.0, |s| s.wall_seconds);
+    let started = Instant::now();
+    let wall = || wall_before + started.elapsed().as_secs_f64();
+    let mut last_ckpt = ckpt
+        .latest()?
+        .map_or("none".to_owned(), |p| p.display().to_string());
+    let mut total_updates = resumed.as_ref().map_or(0, |s| s.updates);
+    let mut last_eval: Option<(u64, Vec<f64>)> = None;
+
+    let bar = progress_bar(run, start_step, progress);
+    let next_multiple = |step: u64, every: u64| (every > 0).then(|| (step / every + 1) * every);
+    let mut next_eval = next_multiple(start_step, run.eval_freq);
+    let mut next_ckpt = next_multiple(start_step, run.checkpoint_freq);
+    let mut next_log = next_multiple(start_step, run.log_interval.max(1));
+
+    while algo.num_timesteps() < run.n_timesteps {
+        let progress = algo.train_step().map_err(|e| RunError::Stopped {
+            step: algo.num_timesteps(),
+            checkpoint: last_ckpt.clone(),
+            source: Box::new(e),
+        })?;
+        let step = algo.num_timesteps();
+        for e in &progress.episodes {
+            episodes += 1;
+            logs.episode(step, episodes, e.episode_return, e.length)?;
+        }
+        for u in &progress.updates {
+            logs.update(u);
+            total_updates += 1;
+        }
+        if next_log.is_some_and(|n| step >= n) {
+            logs.flush_train(step, total_updates, wall())?;
+            next_log = next_multiple(step, run.log_interval.max(1));
+        }
+        if next_eval.is_some_and(|n| step >= n) {
+            let returns = evaluate_algorithm(algo, run.seed, run.eval_episodes)?;
+            let (mean, std) = logs.eval(step, &returns)?;
+            report(
+                &bar,
+                &format!(
+                    "step {step}: eval {mean:.1} ± {std:.1} over {} episodes",
+                    returns.len()
+                ),
+            );
+            last_eval = Some((step, returns));
+            next_eval = next_multiple(step, run.eval_freq);
+        }
+        if next_ckpt.is_some_and(|n| step >= n) {
+            logs.flush()?;
+            let counters = (step, episodes, total_updates, wall());
+            last_ckpt = checkpoint(&ckpt, run, algo, counters)?;
+            next_ckpt = next_multiple(step, run.checkpoint_freq);
+        }
+        bar.set_position(step);
+        if !progress.episodes.is_empty() {
+            let recent = logs.recent_return(10).unwrap_or(f64::NAN);
+            let eval = last_eval
+                .as_ref()
+                .map(|(_, r)| mean_std(r))
+                .map_or(String::new(), |(m, s)| format!(" | eval {m:.1} ± {s:.1}"));
+            bar.set_message(format!(
+                "episodes {episodes} | return {recent:.1} (last 10){eval}"
+            ));
+        }
+    }
+
+    let step = algo.num_timesteps();
+    logs.flush_train(step, total_updates, wall())?;
+    let returns = match last_eval {
+        Some((s, r)) if s == step => r,
+        _ => {
+            let r = evaluate_algorithm(algo, run.seed, run.eval_episodes)?;
+            logs.eval(step, &r)?;
+            r
+        }
+    };
+    logs.flush()?;
+    if !last_ckpt.ends_with(&checkpoint_name(step)) {
+        last_ckpt = checkpoint(&ckpt, run, algo, (step, episodes, total_updates, wall()))?;
+    }
+    bar.finish_and_clear();
+
+    let curve = read_curve(dir)?;
+    let title = format!(
+        "{} on {} (seed {})",
+        algo.name().to_uppercase(),
+        run.env,
+        run.seed
+    );
+    learning_curve(&dir.join("learning_curve.png"), &title, &curve)?;
+
+    let (mean, std) = mean_std(&returns);
+    let wall_seconds = wall();
+    let summary = Summary {
+        algo: run.algo.clone(),
+        env: run.env.clone(),
+        seed: run.seed,
+        env_steps: step,
+        wall_seconds,
+        steps_per_second: step as f64 / wall_seconds.max(1e-9),
+        eval_episodes: returns.len(),
+        eval_mean_return: mean,
+        eval_std_return: std,
+        eval_returns: returns,
+        device: device_name(device),
+        checkpoint: Path::new(&last_ckpt)
+            .strip_prefix(dir)
+            .map_or(last_ckpt.clone(), |p| p.display().to_string()),
+        run_dir: dir.display().to_string(),
+    };
+    let json = serde_json::to_value(&summary).map_err(|e| RunError::Config(e.to_string()))?;
+    write_json(&dir.join("summary.json"), &json)?;
+    Ok(summary)
+}
+
+/// Evaluates the latest checkpoint of the run in `dir` over `episodes` deterministic episodes
+/// (the run's evaluation seeds), returning each episode's return.
+pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<f64>> {
+    let path = dir.join("config.toml");
+    let file = ConfigFile::parse(&std::fs::read_to_string(&path).map_err(io_err(&path))?)?;
+    let run = file.run()?;
+    let mut algo = algorithm::build(&run, &file, device)?;
+    let latest = CheckpointDir::new(dir.join("checkpoints"))
+        .latest()?
+        .ok_or_else(|| RunError::RunDir {
+            path: dir.display().to_string(),
+            reason: "no checkpoint to evaluate".into(),
+        })?;
+    read_run_state(&latest, &run)?;
+    algo.load(&latest)?;
+    evaluate_algorithm(algo.as_mut(), run.seed, episodes.max(1))
+}
+
+/// `episodes` deterministic episodes on a fresh evaluation env, episode `i` reset with
+/// [`eval_seed`]`(seed, i)`.
+pub fn evaluate_algorithm(
+    algo: &mut dyn Algorithm,
+    seed: u64,
+    episodes: usize,
+) -> Result<Vec<f64>> {
+    let mut env = algo.eval_env()?;
+    let mut returns = Vec::with_capacity(episodes);
+    for i in 0..episodes {
+        let mut obs = env.reset(Some(eval_seed(seed, i)))?.to_vec();
+        let mut total = 0.0;
+        loop {
+            let action = algo.act_deterministic(&obs)?;
+            let step = env.step(action.as_action())?;
+            total += step.reward;
+            if step.terminated || step.truncated {
+                break;
+            }
+            obs.clear();
+            obs.extend_from_slice(step.observation);
+        }
+        returns.push(total);
+    }
+    Ok(returns)
+}
+
+fn checkpoint_name(step: u64) -> String {
+    format!("step-{step:012}")
+}
+
+/// Writes a checkpoint; `(step, episodes, updates, wall_seconds)` are the runner's counters.
+fn checkpoint(
+    ckpt: &CheckpointDir,
+    run: &RunConfig,
+    algo: &dyn Algorithm,
+    (step, episodes, updates, wall_seconds): (u64, u64, u64, f64),
+) -> Result<String> {
+    let state = RunState {
+        format: FORMAT.into(),
+        algo: run.algo.clone(),
+        env: run.env.clone(),
+        step,
+        episodes,
+        updates,
+        wall_seconds,
+        exact_resume: run.save_buffer,
+    };
+    let json = serde_json::to_value(&state).map_err(|e| RunError::Config(e.to_string()))?;
+    let mut failure = None;
+    let path = ckpt.save(&checkpoint_name(step), run.keep_checkpoints, |tmp| {
+        if let Err(e) = algo.save(tmp, run.save_buffer) {
+            failure = Some(e);
+            return Err(rl_nn::NnError::Invalid(
+                "the algorithm could not save".into(),
+            ));
+        }
+        write_json(&tmp.join("run.json"), &json)
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(path?.display().to_string())
+}
+
+fn read_run_state(dir: &Path, run: &RunConfig) -> Result<RunState> {
+    let path = dir.join("run.json");
+    let state: RunState =
+        serde_json::from_value(read_json(&path)?).map_err(|e| RunError::RunDir {
+            path: path.display().to_string(),
+            reason: format!("not a checkpoint manifest ({e})"),
+        })?;
+    if state.format != FORMAT {
+        return Err(RunError::RunDir {
+            path: path.display().to_string(),
+            reason: format!("format {:?}, expected {FORMAT:?}", state.format),
+        });
+    }
+    if state.algo != run.algo || state.env != run.env {
+        return Err(RunError::RunDir {
+            path: path.display().to_string(),
+            reason: format!(
+                "the checkpoint is {} on {}, the run folder's config says {} on {}",
+                state.algo, state.env, run.algo, run.env
+            ),
+        });
+    }
+    Ok(state)
+}
+
+fn default_run_dir(run: &RunConfig) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from("runs").join(format!("{}-{}-seed{}-{secs}", run.algo, run.env, run.seed))
+}
+
+fn prepare_new_dir(dir: &Path) -> Result<()> {
+    if let Ok(mut entries) = std::fs::read_dir(dir) {
+        if entries.next().is_some() {
+            return Err(RunError::RunDir {
+                path: dir.display().to_string(),
+                reason: "already exists and is not empty: choose another --out, or --resume it"
+                    .into(),
+            });
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(io_err(dir))
+}
+
+fn read_curve(dir: &Path) -> Result<Curve> {
+    let rows = |name: &str, header: &str| -> Result<Vec<Vec<String>>> {
+        let path = dir.join("metrics").join(name);
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let mut lines = text.lines();
+        if lines.next() != Some(header) {
+            return Err(RunError::RunDir {
+                path: path.display().to_string(),
+                reason: "unexpected header".into(),
+            });
+        }
+        Ok(lines
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect())
+    };
+    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
+    Ok(Curve {
+        episodes: rows("episodes.csv", EPISODES_HEADER)?
+            .iter()
+            .filter(|r| r.len() >= 3)
+            .map(|r| (num(&r[0]) as u64, num(&r[2])))
+            .collect(),
+        evals: rows("eval.csv", EVAL_HEADER)?
+            .iter()
+            .filter(|r| r.len() >= 3)
+            .map(|r| (num(&r[0]) as u64, num(&r[1]), num(&r[2])))
+            .collect(),
+    })
+}
+
+fn progress_bar(run: &RunConfig, start: u64, show: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(run.n_timesteps), ProgressDrawTarget::stderr());
+    if !show {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:25}] {pos}/{len} steps ({per_sec}, ETA {eta}) {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_position(start);
+    bar
+}
+
+/// A line for the console: above the bar on a terminal, plain on stderr otherwise (CI logs).
+fn report(bar: &ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn device_name(device: &Device) -> String {
+    match device {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(_) => "cuda".into(),
+        Device::Metal(_) => "metal".into(),
+    }
+}
+
+/// The device named `cpu`, `cuda` or `metal`, if this build supports it.
+pub fn parse_device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" if cfg!(feature = "cuda") => {
+            Device::new_cuda(0).map_err(|e| RunError::Device(format!("CUDA device 0: {e}")))
+        }
+        "metal" if cfg!(feature = "metal") => {
+            Device::new_metal(0).map_err(|e| RunError::Device(format!("Metal device 0: {e}")))
+        }
+        "cuda" | "metal" => Err(RunError::Device(format!(
+            "this build has no {name} support: rebuild with `--features {name}` (cargo xtask --features ...)"
+        ))),
+        other => Err(RunError::Device(format!(
+            "unknown device {other:?}: use cpu, cuda or metal"
+        ))),
+    }
+}

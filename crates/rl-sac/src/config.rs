@@ -1,0 +1,234 @@
+//! [`SacConfig`]: SAC's hyperparameters, with Stable-Baselines3's names and defaults.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, SacError};
+
+/// SAC's hyperparameters. Field names and defaults are Stable-Baselines3's (`SAC(...)` keyword
+/// arguments, `policy_kwargs.net_arch`), so a zoo config carries over; unknown keys are an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SacConfig {
+    /// Adam learning rate of the actor, the critics and the temperature.
+    pub learning_rate: f64,
+    /// Replay buffer capacity (transitions).
+    pub buffer_size: usize,
+    /// Environment steps with uniform random actions before learning starts.
+    pub learning_starts: u64,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// Polyak coefficient of the target critics.
+    pub tau: f64,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Environment steps between training phases.
+    pub train_freq: u64,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    /// Entropy coefficient α: `"auto"` (learned, starting at 1), `"auto_<x>"` (learned, starting
+    /// at x) or a fixed number.
+    pub ent_coef: EntCoef,
+    /// Gradient steps between target-critic updates.
+    pub target_update_interval: u64,
+    /// Target entropy of the temperature loss: `"auto"` (−dim(A)) or a number.
+    pub target_entropy: TargetEntropy,
+    /// Hidden layer widths of the actor and each critic.
+    pub net_arch: Vec<usize>,
+    /// How the actor's log-std is kept in range: `"clamp"` (SB3, default) or `"tanh"` (CleanRL).
+    pub log_std_mode: LogStdMode,
+    /// Lower log-std bound (−20 with `clamp`; CleanRL uses −5 with `tanh`).
+    pub log_std_min: f64,
+    /// Upper log-std bound.
+    pub log_std_max: f64,
+}
+
+impl Default for SacConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 3e-4,
+            buffer_size: 1_000_000,
+            learning_starts: 100,
+            batch_size: 256,
+            tau: 0.005,
+            gamma: 0.99,
+            train_freq: 1,
+            gradient_steps: 1,
+            ent_coef: EntCoef::Auto { init: 1.0 },
+            target_update_interval: 1,
+            target_entropy: TargetEntropy::Auto,
+            net_arch: vec![256, 256],
+            log_std_mode: LogStdMode::Clamp,
+            log_std_min: -20.0,
+            log_std_max: 2.0,
+        }
+    }
+}
+
+/// The entropy coefficient: learned from an initial value, or fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EntCoefText", into = "EntCoefText")]
+pub enum EntCoef {
+    /// Learned by the temperature loss, starting at `init`.
+    Auto {
+        /// Initial α.
+        init: f64,
+    },
+    /// Fixed α.
+    Fixed(f64),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum EntCoefText {
+    Number(f64),
+    Text(String),
+}
+
+impl TryFrom<EntCoefText> for EntCoef {
+    type Error = String;
+
+    fn try_from(v: EntCoefText) -> std::result::Result<Self, String> {
+        match v {
+            EntCoefText::Number(x) => Ok(EntCoef::Fixed(x)),
+            EntCoefText::Text(s) if s == "auto" => Ok(EntCoef::Auto { init: 1.0 }),
+            EntCoefText::Text(s) => s
+                .strip_prefix("auto_")
+                .and_then(|x| x.parse::<f64>().ok())
+                .map(|init| EntCoef::Auto { init })
+                .ok_or_else(|| {
+                    format!(
+                        "ent_coef must be \"auto\", \"auto_<initial value>\" or a number, got {s:?}"
+                    )
+                }),
+        }
+    }
+}
+
+impl From<EntCoef> for EntCoefText {
+    fn from(e: EntCoef) -> Self {
+        match e {
+            EntCoef::Auto { init: 1.0 } => EntCoefText::Text("auto".into()),
+            EntCoef::Auto { init } => EntCoefText::Text(format!("auto_{init}")),
+            EntCoef::Fixed(x) => EntCoefText::Number(x),
+        }
+    }
+}
+
+/// The temperature loss's target entropy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EntCoefText", into = "EntCoefText")]
+pub enum TargetEntropy {
+    /// `−dim(A)`.
+    Auto,
+    /// A given value.
+    Value(f64),
+}
+
+impl TryFrom<EntCoefText> for TargetEntropy {
+    type Error = String;
+
+    fn try_from(v: EntCoefText) -> std::result::Result<Self, String> {
+        match v {
+            EntCoefText::Number(x) => Ok(TargetEntropy::Value(x)),
+            EntCoefText::Text(s) if s == "auto" => Ok(TargetEntropy::Auto),
+            EntCoefText::Text(s) => Err(format!(
+                "target_entropy must be \"auto\" or a number, got {s:?}"
+            )),
+        }
+    }
+}
+
+impl From<TargetEntropy> for EntCoefText {
+    fn from(t: TargetEntropy) -> Self {
+        match t {
+            TargetEntropy::Auto => EntCoefText::Text("auto".into()),
+            TargetEntropy::Value(x) => EntCoefText::Number(x),
+        }
+    }
+}
+
+/// How the actor's raw log-std output is bounded (see `rl_math::distributions::LogStdBounds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStdMode {
+    /// `clamp(x, min, max)`.
+    Clamp,
+    /// `min + ½ (max − min)(tanh x + 1)`.
+    Tanh,
+}
+
+impl SacConfig {
+    /// Parses the `[sac]` table of a preset or config file (TOML). Unknown keys are an error.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let file: toml::Table =
+            toml::from_str(text).map_err(|e| SacError::Config(e.to_string()))?;
+        let table = file
+            .get("sac")
+            .cloned()
+            .unwrap_or(toml::Value::Table(toml::Table::new()));
+        let config: Self = table
+            .try_into()
+            .map_err(|e: toml::de::Error| SacError::Config(format!("[sac] {}", e.message())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The shipped preset for `env_id` (see [`crate::presets`]), parsed.
+    pub fn preset(env_id: &str) -> Result<Self> {
+        let text = crate::presets::get(env_id).ok_or_else(|| {
+            SacError::Config(format!(
+                "no SAC preset for {env_id}; presets exist for {}",
+                crate::presets::ENVS.join(", ")
+            ))
+        })?;
+        Self::from_toml(text)
+    }
+
+    /// Checks every value is usable, naming the first that is not.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(SacError::Config(what));
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad(format!(
+                "learning_rate must be positive, got {}",
+                self.learning_rate
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.gamma) {
+            return bad(format!("gamma must be in [0, 1], got {}", self.gamma));
+        }
+        if !(self.tau > 0.0 && self.tau <= 1.0) {
+            return bad(format!("tau must be in (0, 1], got {}", self.tau));
+        }
+        for (name, v) in [
+            ("buffer_size", self.buffer_size as u64),
+            ("batch_size", self.batch_size as u64),
+            ("train_freq", self.train_freq),
+            ("gradient_steps", self.gradient_steps as u64),
+            ("target_update_interval", self.target_update_interval),
+        ] {
+            if v == 0 {
+                return bad(format!("{name} must be at least 1"));
+            }
+        }
+        if self.net_arch.contains(&0) {
+            return bad(format!(
+                "net_arch has a zero-width layer: {:?}",
+                self.net_arch
+            ));
+        }
+        match self.ent_coef {
+            EntCoef::Auto { init } | EntCoef::Fixed(init) if !(init > 0.0 && init.is_finite()) => {
+                return bad(format!("ent_coef must be positive, got {init}"));
+            }
+            _ => {}
+        }
+        let (lo, hi) = (self.log_std_min, self.log_std_max);
+        if lo.is_nan() || hi.is_nan() || lo >= hi {
+            return bad(format!(
+                "log_std_min ({}) must be below log_std_max ({})",
+                self.log_std_min, self.log_std_max
+            ));
+        }
+        Ok(())
+    }
+}

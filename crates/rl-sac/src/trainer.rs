@@ -1,0 +1,264 @@
+//! [`SacTrainer`]: the off-policy loop — act, store, learn — around a [`Sac`] agent and one env.
+
+use std::path::Path;
+
+use rand::Rng;
+use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
+use rl_envs::wrappers::RescaleAction;
+use rl_envs::{Action, Env};
+use rl_math::{RngState, SeededRng};
+use rl_nn::checkpoint::{read_json, write_json};
+use serde::{Deserialize, Serialize};
+
+use crate::agent::check_env;
+use crate::{Result, Sac, SacError, UpdateMetrics};
+
+/// An episode that ended during a step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeEnd {
+    /// Undiscounted return.
+    pub episode_return: f64,
+    /// Steps.
+    pub length: u64,
+    /// Whether it terminated (as opposed to being truncated).
+    pub terminated: bool,
+}
+
+/// What one [`SacTrainer::step`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepReport {
+    /// The episode this step ended, if it ended one.
+    pub episode: Option<EpisodeEnd>,
+    /// The gradient steps taken after this step (none during warm-up or between training phases).
+    pub updates: Vec<UpdateMetrics>,
+}
+
+/// SAC's training loop, as Stable-Baselines3 runs it:
+///
+/// 1. until `learning_starts` steps, act uniformly at random in `[-1, 1]^d`, then sample from the
+///    policy;
+/// 2. step the environment (through `RescaleAction`, so `[-1, 1]` maps onto its bounds) and store
+///    the transition with the `[-1, 1]` action and the true next observation (also on truncation);
+/// 3. every `train_freq` steps once past `learning_starts`, take `gradient_steps` updates on batches
+///    sampled uniformly from the replay buffer.
+#[derive(Debug)]
+pub struct SacTrainer<E: Env> {
+    agent: Sac,
+    env: RescaleAction<E>,
+    buffer: ReplayBuffer,
+    rng: SeededRng,
+    seed: u64,
+    counters: Counters,
+    obs: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Counters {
+    num_timesteps: u64,
+    episodes: u64,
+    episode_return: f64,
+    episode_length: u64,
+    started: bool,
+}
+
+/// What a saved trainer records beside the agent and the buffer.
+#[derive(Serialize, Deserialize)]
+struct SavedTrainer {
+    seed: u64,
+    counters: Counters,
+    obs: Vec<f32>,
+    rng: RngState,
+    env: serde_json::Value,
+    buffer_saved: bool,
+}
+
+const TRAINER_FILE: &str = "trainer.json";
+const BUFFER_FILE: &str = "replay.safetensors";
+
+impl<E: Env> SacTrainer<E> {
+    /// A trainer for `agent` on `env` (a flat box observation, a bounded box action space), with
+    /// its own draws (warm-up actions, replay sampling, the first reset) seeded by `seed`.
+    pub fn new(agent: Sac, env: E, seed: u64) -> Result<Self> {
+        let (obs_dim, act_dim) = check_env(&env)?;
+        if (obs_dim, act_dim) != (agent.obs_dim(), agent.act_dim()) {
+            return Err(SacError::UnsupportedEnv(format!(
+                "{} has {obs_dim}-dim observations and {act_dim}-dim actions, the agent was built for {} and {}",
+                env.id(),
+                agent.obs_dim(),
+                agent.act_dim()
+            )));
+        }
+        let buffer = ReplayBuffer::new(
+            agent.config().buffer_size,
+            obs_dim,
+            ActionSpec::Continuous { dim: act_dim },
+        )?;
+        Ok(Self {
+            env: RescaleAction::new(env)?,
+            agent,
+            buffer,
+            rng: SeededRng::new(seed ^ 0x5AC0_5AC0_5AC0_5AC0),
+            seed,
+            counters: Counters::default(),
+            obs: Vec::new(),
+        })
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &Sac {
+        &self.agent
+    }
+
+    /// The agent, mutably (to act with it between steps).
+    pub fn agent_mut(&mut self) -> &mut Sac {
+        &mut self.agent
+    }
+
+    /// The replay buffer.
+    pub fn buffer(&self) -> &ReplayBuffer {
+        &self.buffer
+    }
+
+    /// Environment steps taken.
+    pub fn num_timesteps(&self) -> u64 {
+        self.counters.num_timesteps
+    }
+
+    /// Episodes finished.
+    pub fn episodes(&self) -> u64 {
+        self.counters.episodes
+    }
+
+    /// One environment step, and the gradient steps that follow it.
+    pub fn step(&mut self) -> Result<StepReport> {
+        let config = self.agent.config().clone();
+        if !self.counters.started {
+            let first = self.env.reset(Some(self.seed))?.to_vec();
+            check_finite("observation", &first, self.counters.num_timesteps)?;
+            self.obs = first;
+            self.counters.started = true;
+        }
+        let t = self.counters.num_timesteps;
+        let action: Vec<f32> = if t < config.learning_starts {
+            (0..self.agent.act_dim())
+                .map(|_| self.rng.rng().random_range(-1.0..=1.0))
+                .collect()
+        } else {
+            self.agent.act(&self.obs, false)?
+        };
+
+        let step = self.env.step(Action::Continuous(&action))?;
+        let (next_obs, reward) = (step.observation.to_vec(), step.reward);
+        let (terminated, truncated) = (step.terminated, step.truncated);
+        check_finite("observation", &next_obs, t + 1)?;
+        if !reward.is_finite() {
+            return Err(SacError::NonFinite {
+                what: "reward".into(),
+                value: reward,
+                place: format!("environment step {}", t + 1),
+            });
+        }
+        self.buffer.push(Transition {
+            obs: &self.obs,
+            action: &action,
+            reward,
+            next_obs: &next_obs,
+            terminated,
+            truncated,
+        })?;
+        self.counters.num_timesteps += 1;
+        self.counters.episode_return += reward;
+        self.counters.episode_length += 1;
+
+        let mut report = StepReport::default();
+        if terminated || truncated {
+            report.episode = Some(EpisodeEnd {
+                episode_return: self.counters.episode_return,
+                length: self.counters.episode_length,
+                terminated,
+            });
+            self.counters.episodes += 1;
+            self.counters.episode_return = 0.0;
+            self.counters.episode_length = 0;
+            self.obs = self.env.reset(None)?.to_vec();
+            check_finite("observation", &self.obs, self.counters.num_timesteps)?;
+        } else {
+            self.obs = next_obs;
+        }
+
+        let n = self.counters.num_timesteps;
+        // A buffer emptied by a resume without saved transitions refills before learning again.
+        let enough =
+            self.buffer.len() as u64 >= config.learning_starts.clamp(1, config.batch_size as u64);
+        if n > config.learning_starts && n % config.train_freq == 0 && enough {
+            for _ in 0..config.gradient_steps {
+                let batch =
+                    self.buffer
+                        .sample(config.batch_size, &mut self.rng, self.agent.device())?;
+                report.updates.push(self.agent.update(&batch)?);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Saves the agent, the trainer's counters and generator, the environment's exact state, and
+    /// (if `with_buffer`) the replay buffer, into the folder `dir`. With the buffer, a trainer
+    /// loaded from it continues bit for bit as this one would.
+    pub fn save(&self, dir: &Path, with_buffer: bool) -> Result<()> {
+        self.agent.save(dir)?;
+        if with_buffer {
+            self.buffer.save(&dir.join(BUFFER_FILE))?;
+        }
+        let saved = SavedTrainer {
+            seed: self.seed,
+            counters: self.counters.clone(),
+            obs: self.obs.clone(),
+            rng: self.rng.state(),
+            env: self.env.snapshot()?,
+            buffer_saved: with_buffer,
+        };
+        let json = serde_json::to_value(&saved).map_err(|e| SacError::Checkpoint(e.to_string()))?;
+        write_json(&dir.join(TRAINER_FILE), &json)?;
+        Ok(())
+    }
+
+    /// Restores a trainer saved by [`save`](Self::save) into this one (built with the same
+    /// configuration and environment). Returns whether the replay buffer was restored; if not, the
+    /// buffer starts empty and learning pauses until it refills past `learning_starts`.
+    pub fn load(&mut self, dir: &Path) -> Result<bool> {
+        self.agent.load_into(dir)?;
+        let json = read_json(&dir.join(TRAINER_FILE))?;
+        let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
+            SacError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
+        })?;
+        self.env.restore(&saved.env)?;
+        if saved.buffer_saved {
+            let buffer = ReplayBuffer::load(&dir.join(BUFFER_FILE))?;
+            if buffer.capacity() != self.buffer.capacity()
+                || buffer.obs_dim() != self.buffer.obs_dim()
+                || buffer.action_spec() != self.buffer.action_spec()
+            {
+                return Err(SacError::Checkpoint(
+                    "the saved replay buffer has another capacity or shape".into(),
+                ));
+            }
+            self.buffer = buffer;
+        }
+        self.seed = saved.seed;
+        self.counters = saved.counters;
+        self.obs = saved.obs;
+        self.rng = SeededRng::from_state(saved.rng);
+        Ok(saved.buffer_saved)
+    }
+}
+
+fn check_finite(what: &str, values: &[f32], step: u64) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(SacError::NonFinite {
+            what: format!("{what} component {i}"),
+            value: f64::from(values[i]),
+            place: format!("environment step {step}"),
+        }),
+        None => Ok(()),
+    }
+}
