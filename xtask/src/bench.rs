@@ -23,7 +23,7 @@ const ENV_IDS: [&str; 5] = [
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
-    /// Benchmarks to run (default: all). Known: env-step, replay-sample.
+    /// Benchmarks to run (default: all). Known: env-step, replay-sample, sac-update.
     names: Vec<String>,
     /// Also run the Python peers (needs the venv from ../shared/anchors/python/setup.sh).
     #[arg(long)]
@@ -103,7 +103,7 @@ struct Machine {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
-    let known = ["env-step", "replay-sample"];
+    let known = ["env-step", "replay-sample", "sac-update"];
     let names: Vec<&str> = if args.names.is_empty() {
         known.to_vec()
     } else {
@@ -152,6 +152,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         match *name {
             "env-step" => report.results.extend(env_step(args, peers.as_ref())?),
             "replay-sample" => report.results.extend(replay_sample(args)?),
+            "sac-update" => report.results.extend(sac_update(args, peers.as_ref())?),
             _ => unreachable!("checked above"),
         }
     }
@@ -288,6 +289,102 @@ fn replay_sample(args: &BenchArgs) -> Result<Vec<Measurement>> {
         });
     }
     Ok(out)
+}
+
+/// SAC gradient updates per second with Pendulum's dimensions (obs 3, action 1), 256-256
+/// networks, batch 256, learning rate 1e-3, sampling from a 20k-transition buffer — the shapes and
+/// steps of `torch_sac_update.py`, which is the peer (run at 1 and 2 threads; the ratio is
+/// against the faster).
+fn sac_update(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
+    use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
+    use rl_math::SeededRng;
+    use rl_sac::{Sac, SacConfig};
+
+    let device = candle_core::Device::Cpu;
+    let config = SacConfig {
+        learning_rate: 1e-3,
+        ..SacConfig::default()
+    };
+    let mut agent = Sac::new(config, 3, 1, &device, 0)?;
+    let mut buf = ReplayBuffer::new(20_000, 3, ActionSpec::Continuous { dim: 1 })?;
+    let mut rng = SeededRng::new(0);
+    for _ in 0..20_000 {
+        let obs = rng.normal_vec(3);
+        let next = rng.normal_vec(3);
+        let a = rng.normal_vec(1)[0].tanh();
+        buf.push(Transition {
+            obs: &obs,
+            action: &[a],
+            reward: f64::from(rng.normal_vec(1)[0]),
+            next_obs: &next,
+            terminated: false,
+            truncated: false,
+        })?;
+    }
+    let mut update = || -> Result<()> {
+        let batch = buf.sample(256, &mut rng, &device)?;
+        agent.update(&batch)?;
+        Ok(())
+    };
+    for _ in 0..50 {
+        update()?;
+    }
+    let mut ours = Vec::new();
+    let mut peer = Vec::new();
+    for rep in 0..args.repeats {
+        eprintln!("sac-update: repeat {}/{}", rep + 1, args.repeats);
+        let start = Instant::now();
+        let mut n = 0_u64;
+        while start.elapsed().as_secs_f64() < args.seconds.max(0.1) * 5.0 || n < 20 {
+            update()?;
+            n += 1;
+        }
+        ours.push(n as f64 / start.elapsed().as_secs_f64());
+        if let Some(p) = peers {
+            let best = [1, 2]
+                .into_iter()
+                .map(|threads| torch_updates_per_second(p, threads))
+                .collect::<Result<Vec<f64>>>()?
+                .into_iter()
+                .fold(f64::NAN, f64::max);
+            peer.push(best);
+        }
+    }
+    Ok(vec![Measurement {
+        name: "sac-update/pendulum-256x256-batch256".into(),
+        unit: "updates/s",
+        ratio: peers.map(|_| Stats::of(ours.iter().zip(&peer).map(|(a, b)| a / b).collect())),
+        ours: Stats::of(ours),
+        peer: peers.map(|_| Stats::of(peer)),
+    }])
+}
+
+/// `torch_sac_update.py --threads N`: the median updates/s of its repeats.
+fn torch_updates_per_second(peers: &Peers, threads: usize) -> Result<f64> {
+    let out = Command::new(&peers.python)
+        .current_dir(&peers.anchors)
+        .args([
+            "torch_sac_update.py",
+            "--updates",
+            "300",
+            "--repeats",
+            "2",
+            "--threads",
+        ])
+        .arg(threads.to_string())
+        .output()
+        .context("running torch_sac_update.py")?;
+    if !out.status.success() {
+        bail!(
+            "torch_sac_update.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
+        .context("torch_sac_update.py printed something other than one JSON line")?;
+    json["updates_per_s_median"]
+        .as_f64()
+        .context("torch_sac_update.py: no updates_per_s_median")
 }
 
 fn peer_python(args: &BenchArgs, anchors: &std::path::Path) -> Result<PathBuf> {

@@ -12,6 +12,12 @@
     reason = "a command-line tool reports on stdout/stderr"
 )]
 
+/// mimalloc instead of glibc's allocator: candle allocates a fresh buffer for every tensor, and
+/// glibc serves each buffer over 128 KiB (a 256×256 activation) with a new `mmap`, page-faulting
+/// it in on first touch. With mimalloc a SAC update runs about 25% faster (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod train;
 

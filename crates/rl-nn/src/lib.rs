@@ -26,8 +26,9 @@
 pub mod checkpoint;
 mod error;
 mod mlp;
+pub mod ops;
 mod params;
 
 pub use error::{NnError, Result};
-pub use mlp::{Activation, Init, Mlp, linear};
+pub use mlp::{Activation, Dense, Init, Mlp, MlpGrads, Trace, linear};
 pub use params::ParamStore;

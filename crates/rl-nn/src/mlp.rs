@@ -1,7 +1,6 @@
 //! Multi-layer perceptrons with seeded, PyTorch-matching initialization.
 
-use candle_core::{Module, Tensor};
-use candle_nn::Linear;
+use candle_core::Tensor;
 use rl_math::SeededRng;
 
 use crate::{NnError, ParamStore, Result};
@@ -18,10 +17,10 @@ pub enum Activation {
 
 impl Activation {
     fn apply(self, x: &Tensor) -> Result<Tensor> {
-        Ok(match self {
-            Activation::Relu => x.relu()?,
-            Activation::Tanh => x.tanh()?,
-        })
+        match self {
+            Activation::Relu => crate::ops::relu(x),
+            Activation::Tanh => Ok(x.tanh()?),
+        }
     }
 }
 
@@ -38,7 +37,49 @@ pub enum Init {
     },
 }
 
-/// One fully connected layer `y = x Wᵀ + b`, its parameters in a [`ParamStore`].
+/// A fully connected layer `y = x Wᵀ + b` over a batch `[B, in]` (the weights are tensors of
+/// [`Var`](candle_core::Var)s in a [`ParamStore`], or detached copies of them).
+#[derive(Debug, Clone)]
+pub struct Dense {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    /// A layer with `weight` `[out, in]` and `bias` `[out]`.
+    pub fn new(weight: Tensor, bias: Tensor) -> Self {
+        Self { weight, bias }
+    }
+
+    /// `W`, `[out, in]`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// `b`, `[out]`.
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
+
+    /// `x Wᵀ + b` for `x` of shape `[B, in]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        crate::ops::add_bias(&x.matmul(&self.weight.t()?)?, &self.bias)
+    }
+
+    /// `x Wᵀ + b` computed on detached values, recording nothing for autograd.
+    pub fn forward_detached(&self, x: &Tensor) -> Result<Tensor> {
+        let z = x.detach().matmul(&self.weight.detach().t()?)?;
+        Ok(z.broadcast_add(&self.bias.detach())?)
+    }
+
+    /// The same layer over the same (shared, not copied) weights, detached from autograd: its
+    /// output carries gradients to its input but none to its parameters.
+    pub fn detached(&self) -> Self {
+        Self::new(self.weight.detach(), self.bias.detach())
+    }
+}
+
+/// One fully connected layer `y = x Wᵀ + b`, its parameters created in a [`ParamStore`].
 pub fn linear(
     store: &mut ParamStore,
     name: &str,
@@ -46,7 +87,7 @@ pub fn linear(
     out_features: usize,
     init: Init,
     rng: &mut SeededRng,
-) -> Result<Linear> {
+) -> Result<Dense> {
     if in_features == 0 || out_features == 0 {
         return Err(NnError::Invalid(format!(
             "layer {name:?} would be {in_features} -> {out_features}"
@@ -62,17 +103,30 @@ pub fn linear(
     };
     let w = store.insert(&format!("{name}.weight"), &w)?;
     let b = store.insert(&format!("{name}.bias"), &b)?;
-    Ok(Linear::new(
-        w.as_tensor().clone(),
-        Some(b.as_tensor().clone()),
-    ))
+    Ok(Dense::new(w.as_tensor().clone(), b.as_tensor().clone()))
+}
+
+/// What [`Mlp::forward_traced`] keeps for [`Mlp::backward`]: every layer's input and output.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    inputs: Vec<Tensor>,
+    outputs: Vec<Tensor>,
+}
+
+/// Gradients from [`Mlp::backward`].
+#[derive(Debug, Clone)]
+pub struct MlpGrads {
+    /// `∂L/∂x`, if asked for.
+    pub input: Option<Tensor>,
+    /// `∂L/∂W0, ∂L/∂b0, ∂L/∂W1, …` if asked for (`None` each otherwise).
+    pub params: Vec<Option<Tensor>>,
 }
 
 /// Layers `sizes[0] → sizes[1] → … → sizes[n]`, with `activation` after every hidden layer (and
 /// after the last one too when `activate_output`).
 #[derive(Debug, Clone)]
 pub struct Mlp {
-    layers: Vec<Linear>,
+    layers: Vec<Dense>,
     activation: Activation,
     activate_output: bool,
 }
@@ -130,10 +184,7 @@ impl Mlp {
                 .ok_or_else(|| {
                     NnError::Invalid(format!("{name}.{}: weight without bias", layers.len()))
                 })?;
-            layers.push(Linear::new(
-                w.as_tensor().clone(),
-                Some(b.as_tensor().clone()),
-            ));
+            layers.push(Dense::new(w.as_tensor().clone(), b.as_tensor().clone()));
         }
         if layers.is_empty() {
             return Err(NnError::Invalid(format!(
@@ -144,6 +195,101 @@ impl Mlp {
             layers,
             activation,
             activate_output,
+        })
+    }
+
+    /// The same network over detached weights: its outputs carry gradients to its inputs but
+    /// none to its parameters (a critic seen by the actor's loss, a target network).
+    pub fn detached(&self) -> Self {
+        Self {
+            layers: self.layers.iter().map(Dense::detached).collect(),
+            activation: self.activation,
+            activate_output: self.activate_output,
+        }
+    }
+
+    /// The output for a batch `[B, sizes[0]]` without autograd (acting, target networks).
+    pub fn forward_detached(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_traced(x).map(|(y, _)| y)
+    }
+
+    /// The output for a batch `[B, sizes[0]]`, computed without autograd, with what
+    /// [`backward`](Self::backward) needs.
+    pub fn forward_traced(&self, x: &Tensor) -> Result<(Tensor, Trace)> {
+        let n = self.layers.len();
+        let mut trace = Trace {
+            inputs: Vec::with_capacity(n),
+            outputs: Vec::with_capacity(n),
+        };
+        let mut h = x.detach();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let z = layer.forward_detached(&h)?;
+            let y = if i + 1 < n || self.activate_output {
+                match self.activation {
+                    Activation::Relu => z.relu()?,
+                    Activation::Tanh => z.tanh()?,
+                }
+            } else {
+                z
+            };
+            trace.inputs.push(h);
+            h = y.clone();
+            trace.outputs.push(y);
+        }
+        Ok((h, trace))
+    }
+
+    /// The backward pass of [`forward_traced`](Self::forward_traced), written out: from
+    /// `grad_output = ∂L/∂y` (`[B, out]`), per layer from the last,
+    ///
+    /// ```text
+    /// g ← g ⊙ σ'(layer output)        (ReLU: y > 0; tanh: 1 − y²)
+    /// ∂L/∂W = gᵀ h_in,   ∂L/∂b = 1ᵀ g,   g ← g W
+    /// ```
+    ///
+    /// Returns `∂L/∂x` if `input`, and the parameter gradients if `params` (in the order the
+    /// layers' parameters were created: `W0, b0, W1, b1, …`). It computes only what is asked: a
+    /// critic seen by the actor's loss needs `∂L/∂x` and no weight gradients, which candle's
+    /// autograd would compute anyway. `tests/backward.rs` checks it against autograd.
+    pub fn backward(
+        &self,
+        trace: &Trace,
+        grad_output: &Tensor,
+        params: bool,
+        input: bool,
+    ) -> Result<MlpGrads> {
+        let n = self.layers.len();
+        if trace.inputs.len() != n {
+            return Err(NnError::Invalid(format!(
+                "a trace of {} layers for a network of {n}",
+                trace.inputs.len()
+            )));
+        }
+        let mut g = grad_output.detach();
+        let mut grads = vec![None; 2 * n];
+        for i in (0..n).rev() {
+            if i + 1 < n || self.activate_output {
+                let y = &trace.outputs[i];
+                g = match self.activation {
+                    Activation::Relu => crate::ops::relu_backward(&g, y)?,
+                    Activation::Tanh => (&g * y.sqr()?.affine(-1.0, 1.0)?)?,
+                };
+            }
+            let layer = &self.layers[i];
+            if params {
+                let dw = g.t()?.matmul(&trace.inputs[i])?;
+                let ones = Tensor::ones((1, g.dim(0)?), g.dtype(), g.device())?;
+                let db = ones.matmul(&g)?.squeeze(0)?;
+                grads[2 * i] = Some(dw);
+                grads[2 * i + 1] = Some(db);
+            }
+            if i > 0 || input {
+                g = g.matmul(&layer.weight.detach())?;
+            }
+        }
+        Ok(MlpGrads {
+            input: input.then_some(g),
+            params: grads,
         })
     }
 

@@ -14,9 +14,10 @@ use rl_nn::checkpoint::{read_json, read_tensors, write_json, write_tensors};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{EntCoef, LogStdMode, TargetEntropy};
-use crate::losses::{actor_loss, critic_loss, soft_td_target, temperature_loss};
-use crate::networks::{Actor, TwinCritic};
+use crate::losses::{actor_loss, critic_half_loss, soft_td_target, temperature_loss};
+use crate::networks::{Actor, TwinCritic, critic_input};
 use crate::{Result, SacConfig, SacError};
+use rl_nn::Trace;
 
 /// What one gradient step measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -55,10 +56,33 @@ pub struct Sac {
     log_alpha: Option<Var>,
     target_entropy: f64,
     actor_opt: Adam,
-    critic_opt: Adam,
+    /// One Adam per critic (their parameters and losses are disjoint).
+    critic_opts: [Adam; 2],
     alpha_opt: Option<Adam>,
     rng: SeededRng,
     updates: u64,
+    /// Run the two critics' work on two threads (results are identical either way).
+    parallel: bool,
+}
+
+/// One critic's half of eq. (5): its loss, its values `Q_j(s, a)` and its parameter gradients.
+#[derive(Debug, Clone)]
+pub struct CriticHalf {
+    /// `½ mean((Q_j − y)²)`.
+    pub loss: Tensor,
+    /// `Q_j(s, a)`, `[B]`.
+    pub q: Tensor,
+    /// `∂ loss / ∂θ_j`, one per parameter of critic `j`.
+    pub grads: Vec<Option<Tensor>>,
+}
+
+/// A reparameterized policy sample at the actor's output: the leaf the output was turned into,
+/// the actor's trace (for its backward pass), `ã` and `log π(ã|s)` (functions of the leaf).
+struct PolicySample {
+    out_leaf: Var,
+    trace: Trace,
+    action: Tensor,
+    log_prob: Tensor,
 }
 
 /// The JSON half of a saved agent.
@@ -128,7 +152,17 @@ impl Sac {
             ..AdamConfig::default()
         };
         let actor_opt = Adam::new(actor_params.params().to_vec(), adam)?;
-        let critic_opt = Adam::new(critic_params.params().to_vec(), adam)?;
+        let critic_opt = |j: usize| {
+            let prefix = format!("q{}.", j + 1);
+            let params = critic_params
+                .params()
+                .iter()
+                .filter(|(n, _)| n.starts_with(&prefix))
+                .cloned()
+                .collect();
+            Adam::new(params, adam)
+        };
+        let critic_opts = [critic_opt(0)?, critic_opt(1)?];
         let (log_alpha, alpha_opt) = match config.ent_coef {
             EntCoef::Auto { init } => {
                 let v = Var::from_tensor(&Tensor::new(&[init.ln() as f32], device)?)?;
@@ -155,10 +189,11 @@ impl Sac {
             log_alpha,
             target_entropy,
             actor_opt,
-            critic_opt,
+            critic_opts,
             alpha_opt,
             rng,
             updates: 0,
+            parallel: parallel_by_default(),
         })
     }
 
@@ -205,6 +240,15 @@ impl Sac {
         })
     }
 
+    /// Whether the two critics' forward and backward passes run on two threads. The default is
+    /// yes when the machine has more than one core and candle runs single-threaded
+    /// (`RAYON_NUM_THREADS=1`, as `cargo xtask` and `cargo test` set it): with candle's own
+    /// threads also splitting every operation, two workers oversubscribe the cores. The results
+    /// are bit-identical either way.
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.parallel = parallel;
+    }
+
     /// The target entropy `H̄` the temperature is tuned toward.
     pub fn target_entropy(&self) -> f64 {
         self.target_entropy
@@ -228,7 +272,7 @@ impl Sac {
     /// Actions in `[-1, 1]` for a batch of observations `[B, obs_dim]`: `tanh(μ)` when
     /// `deterministic`, a sample otherwise.
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Tensor> {
-        let pi = self.actor.dist(obs)?;
+        let pi = self.actor.dist_detached(obs)?;
         if deterministic {
             Ok(pi.deterministic()?.detach())
         } else {
@@ -256,16 +300,33 @@ impl Sac {
     /// actor (eq. 7), then the Polyak update of the target critics. α in the critic target and the
     /// actor loss is its value before this step's temperature update. A NaN or infinite loss is an
     /// error before anything is changed by it.
+    ///
+    /// The networks' gradients come from their explicit backward passes (`Mlp::backward`), which
+    /// compute only what each loss needs (the actor's loss needs `∂Q/∂a` from the critics, not
+    /// their weight gradients); the distributions' and losses' derivatives come from candle's
+    /// autograd on the small `[B, ·]` tensors between the networks. The two critics' work touches
+    /// disjoint parameters and runs on two threads when [`set_parallel`](Self::set_parallel)
+    /// allows. `tests/gradients.rs` checks every gradient against autograd through the whole graph.
     pub fn update(&mut self, batch: &ReplayBatch) -> Result<UpdateMetrics> {
         let place = || format!("gradient step {}", self.updates + 1);
         let alpha = self.alpha()?;
+        let shape = [batch.obs.dim(0)?, self.act_dim];
+        let eps_pi = self.rng.normal(&shape, DType::F32, &self.device)?;
+        let eps_next = self.rng.normal(&shape, DType::F32, &self.device)?;
+        let par = self.parallel;
 
-        // A fresh reparameterized action at s, for the temperature and actor losses.
-        let pi = self.actor.dist(&batch.obs)?;
-        let eps = self
-            .rng
-            .normal(pi.mean().dims(), DType::F32, &self.device)?;
-        let (a_pi, log_prob_pi) = pi.rsample(&eps)?;
+        // The actor at s (kept for its backward pass) and at s' (for the target only).
+        let actor = &self.actor;
+        let ((actor_out, actor_trace), next_dist) = both(
+            par,
+            || Ok(actor.net().forward_traced(&batch.obs)?),
+            || actor.dist_detached(&batch.next_obs),
+        )?;
+        // ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf).
+        let out_leaf = Var::from_tensor(&actor_out)?;
+        let (a_pi, log_prob_pi) = actor
+            .dist_from_output(out_leaf.as_tensor())?
+            .rsample(&eps_pi)?;
 
         // Temperature, eq. (18).
         let mut ent_coef_loss = None;
@@ -276,42 +337,72 @@ impl Sac {
             ent_coef_loss = Some(value);
         }
 
-        // Critics, eq. (5), toward the soft TD target from the target critics.
-        let next = self.actor.dist(&batch.next_obs)?;
-        let eps = self
-            .rng
-            .normal(next.mean().dims(), DType::F32, &self.device)?;
-        let (next_a, next_log_prob) = next.rsample(&eps)?;
-        let (tq1, tq2) = self.critic_target.forward(&batch.next_obs, &next_a)?;
+        // Critics, eq. (5): the soft TD target from the target critics at (s', a' ~ π(·|s')).
+        let (next_a, next_log_prob) = next_dist.rsample(&eps_next)?;
+        let next_x = critic_input(&batch.next_obs, &next_a.detach())?;
+        let target = &self.critic_target;
+        let (tq1, tq2) = both(
+            par,
+            || Ok(target.q_traced(0, &next_x)?.0),
+            || Ok(target.q_traced(1, &next_x)?.0),
+        )?;
         let y = soft_td_target(
             &batch.rewards,
             &batch.terminated,
             &tq1,
             &tq2,
-            &next_log_prob,
+            &next_log_prob.detach(),
             alpha,
             self.config.gamma,
         )?;
-        let (q1, q2) = self.critic.forward(&batch.obs, &batch.actions)?;
+        let x = critic_input(&batch.obs, &batch.actions)?;
+        let [h1, h2] = self.critic_gradients(&x, &y)?;
+        let (l1, q1, g1) = (h1.loss, h1.q, h1.grads);
+        let (l2, q2, g2) = (h2.loss, h2.q, h2.grads);
+        let critic_loss_value = finite("critic loss", &(&l1 + &l2)?, &place)?;
         let mean_q = (scalar(&q1.mean_all()?)? + scalar(&q2.mean_all()?)?) / 2.0;
-        let loss_q = critic_loss(&q1, &q2, &y)?;
-        let critic_loss_value = finite("critic loss", &loss_q, &place)?;
-        self.critic_opt.step(&loss_q.backward()?)?;
+        let [opt1, opt2] = &mut self.critic_opts;
+        both(
+            par,
+            || Ok(opt1.step_with(&g1)?),
+            || Ok(opt2.step_with(&g2)?),
+        )?;
 
-        // Actor, eq. (7), through the just-updated critics; only the actor's parameters move.
-        let (q1_pi, q2_pi) = self.critic.forward(&batch.obs, &a_pi)?;
-        let loss_pi = actor_loss(&log_prob_pi, &q1_pi, &q2_pi, alpha)?;
-        let actor_loss_value = finite("actor loss", &loss_pi, &place)?;
-        self.actor_opt.step(&loss_pi.backward()?)?;
+        // Actor, eq. (7), through the just-updated critics.
+        let policy = PolicySample {
+            out_leaf,
+            trace: actor_trace,
+            action: a_pi,
+            log_prob: log_prob_pi.clone(),
+        };
+        let (actor_loss_value, grads) = self.actor_gradients_at(&batch.obs, &policy, alpha)?;
+        if !actor_loss_value.is_finite() {
+            return Err(SacError::NonFinite {
+                what: "actor loss".into(),
+                value: actor_loss_value,
+                place: place(),
+            });
+        }
+        self.actor_opt.step_with(&grads)?;
 
         // Target critics: θ̄ ← τ θ + (1 − τ) θ̄.
         self.updates += 1;
         if self.updates % self.config.target_update_interval == 0 {
-            polyak_update(
-                &self.critic_params.vars(),
-                &self.target_params.vars(),
-                self.config.tau,
-            )?;
+            let tau = self.config.tau;
+            let (source, dest) = (&self.critic_params, &self.target_params);
+            let polyak = |j: usize| {
+                let prefix = format!("q{}.", j + 1);
+                let pick = |store: &ParamStore| -> Vec<Var> {
+                    store
+                        .params()
+                        .iter()
+                        .filter(|(n, _)| n.starts_with(&prefix))
+                        .map(|(_, v)| v.clone())
+                        .collect()
+                };
+                Ok(polyak_update(&pick(source), &pick(dest), tau)?)
+            };
+            both(par, || polyak(0), || polyak(1))?;
         }
         Ok(UpdateMetrics {
             critic_loss: critic_loss_value,
@@ -321,6 +412,93 @@ impl Sac {
             entropy: -scalar(&log_prob_pi.mean_all()?)?,
             mean_q,
         })
+    }
+
+    /// Each critic's half of eq. (5) at `x = [s, a]` toward the target `y`, its values `Q_j(s, a)`,
+    /// and its parameter gradients (`∂/∂Q_j ½ mean((Q_j − y)²) = (Q_j − y) / B`, then the
+    /// critic's backward pass), for critics 1 and 2 (on two threads when parallel).
+    pub fn critic_gradients(&self, x: &Tensor, y: &Tensor) -> Result<[CriticHalf; 2]> {
+        let n = x.dim(0)? as f64;
+        let critic = &self.critic;
+        let half = |j: usize| -> Result<CriticHalf> {
+            let (q, trace) = critic.q_traced(j, x)?;
+            let loss = critic_half_loss(&q, y)?;
+            let grad_q = ((&q - y)? / n)?.unsqueeze(1)?;
+            let grads = critic.net(j).backward(&trace, &grad_q, true, false)?.params;
+            Ok(CriticHalf { loss, q, grads })
+        };
+        let (a, b) = both(self.parallel, || half(0), || half(1))?;
+        Ok([a, b])
+    }
+
+    /// Eq. (7) at observations `obs` with noise `eps` (`ã = tanh(μ + σ ε)`) and temperature
+    /// `alpha`, through the current critics: the loss and the actor's parameter gradients.
+    pub fn actor_gradients(
+        &self,
+        obs: &Tensor,
+        eps: &Tensor,
+        alpha: f64,
+    ) -> Result<(f64, Vec<Option<Tensor>>)> {
+        let (out, trace) = self.actor.net().forward_traced(obs)?;
+        let out_leaf = Var::from_tensor(&out)?;
+        let (action, log_prob) = self
+            .actor
+            .dist_from_output(out_leaf.as_tensor())?
+            .rsample(eps)?;
+        let policy = PolicySample {
+            out_leaf,
+            trace,
+            action,
+            log_prob,
+        };
+        self.actor_gradients_at(obs, &policy, alpha)
+    }
+
+    /// [`actor_gradients`](Self::actor_gradients) for an already drawn `ã`: `∂J_π/∂ã` from the
+    /// critics' input gradients (`−1/B` on whichever critic is the smaller at each sample), then
+    /// `J_π` backpropagated to the actor's output with `∂J_π/∂ã` held fixed (so `α log π`
+    /// contributes directly and `−min Q` through `ã`), then the actor's backward pass.
+    fn actor_gradients_at(
+        &self,
+        obs: &Tensor,
+        policy: &PolicySample,
+        alpha: f64,
+    ) -> Result<(f64, Vec<Option<Tensor>>)> {
+        let n = obs.dim(0)? as f64;
+        let critic = &self.critic;
+        let x_pi = critic_input(obs, &policy.action.detach())?;
+        let ((q1, trace1), (q2, trace2)) = both(
+            self.parallel,
+            || critic.q_traced(0, &x_pi),
+            || critic.q_traced(1, &x_pi),
+        )?;
+        let loss = scalar(&actor_loss(&policy.log_prob.detach(), &q1, &q2, alpha)?)?;
+        let first_is_min = q1.le(&q2)?.to_dtype(q1.dtype())?;
+        let dq1 = first_is_min.affine(-1.0 / n, 0.0)?.unsqueeze(1)?;
+        let dq2 = first_is_min.affine(1.0 / n, -1.0 / n)?.unsqueeze(1)?;
+        let action_grad = |j: usize, trace: &Trace, dq: &Tensor| -> Result<Tensor> {
+            let dx = critic.net(j).backward(trace, dq, false, true)?.input;
+            let dx = dx.ok_or_else(|| SacError::Checkpoint("no input gradient".into()))?;
+            Ok(dx.narrow(1, self.obs_dim, self.act_dim)?)
+        };
+        let (da1, da2) = both(
+            self.parallel,
+            || action_grad(0, &trace1, &dq1),
+            || action_grad(1, &trace2, &dq2),
+        )?;
+        let grad_action = (da1 + da2)?;
+        let surrogate = ((&policy.log_prob * alpha)?.mean_all()?
+            + (&policy.action * &grad_action)?.sum_all()?)?;
+        let grad_out = surrogate
+            .backward()?
+            .remove(&policy.out_leaf)
+            .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's output".into()))?;
+        let grads = self
+            .actor
+            .net()
+            .backward(&policy.trace, &grad_out, true, false)?
+            .params;
+        Ok((loss, grads))
     }
 
     /// Saves everything needed to continue training exactly (networks, target networks, α,
@@ -414,7 +592,8 @@ impl Sac {
             };
             let opt = match name.as_str() {
                 "actor" => &mut self.actor_opt,
-                "critic" => &mut self.critic_opt,
+                "critic_q1" => &mut self.critic_opts[0],
+                "critic_q2" => &mut self.critic_opts[1],
                 "alpha" => self.alpha_opt.as_mut().ok_or_else(|| {
                     SacError::Checkpoint("α optimizer state, but α is fixed".into())
                 })?,
@@ -431,7 +610,8 @@ impl Sac {
     fn optimizer_states(&self) -> Result<Vec<(String, OptimizerState)>> {
         let mut out = vec![
             ("actor".to_owned(), self.actor_opt.state()?),
-            ("critic".to_owned(), self.critic_opt.state()?),
+            ("critic_q1".to_owned(), self.critic_opts[0].state()?),
+            ("critic_q2".to_owned(), self.critic_opts[1].state()?),
         ];
         if let Some(opt) = &self.alpha_opt {
             out.push(("alpha".to_owned(), opt.state()?));
@@ -495,4 +675,31 @@ fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> Result<f64> 
             place: place(),
         })
     }
+}
+
+/// Two critic threads by default: more than one core, and candle itself single-threaded.
+fn parallel_by_default() -> bool {
+    let one = |var: &str| std::env::var(var).is_ok_and(|v| v.trim() == "1");
+    let candle_single = one("RAYON_NUM_THREADS")
+        && std::env::var("CANDLE_NUM_THREADS").map_or(true, |v| v.trim() == "1");
+    candle_single && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// `(a(), b())`, on two threads when `parallel` (the calling thread runs `a`).
+fn both<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> Result<A> + Send,
+    b: impl FnOnce() -> Result<B> + Send,
+) -> Result<(A, B)> {
+    if !parallel {
+        return Ok((a()?, b()?));
+    }
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(b);
+        let ra = a();
+        let rb = handle
+            .join()
+            .map_err(|_| SacError::Checkpoint("a critic worker thread panicked".into()))?;
+        Ok((ra?, rb?))
+    })
 }

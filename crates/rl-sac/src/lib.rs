@@ -42,7 +42,7 @@ pub mod networks;
 pub mod presets;
 mod trainer;
 
-pub use agent::{Sac, UpdateMetrics, check_env};
+pub use agent::{CriticHalf, Sac, UpdateMetrics, check_env};
 pub use config::SacConfig;
 pub use error::{Result, SacError};
 pub use trainer::{EpisodeEnd, SacTrainer, StepReport};

@@ -27,11 +27,16 @@ pub fn soft_td_target(
     Ok(y.detach())
 }
 
-/// Eq. (5) for both critics: `J_Q = ½ Σ_j mean((Q_θj(s, a) − y)²)`.
+/// Eq. (5) for both critics: `J_Q = ½ Σ_j mean((Q_θj(s, a) − y)²)`, the sum of each critic's
+/// [`critic_half_loss`].
 pub fn critic_loss(q1: &Tensor, q2: &Tensor, target: &Tensor) -> Result<Tensor> {
-    let l1 = (q1 - target)?.sqr()?.mean_all()?;
-    let l2 = (q2 - target)?.sqr()?.mean_all()?;
-    Ok(((l1 + l2)? * 0.5)?)
+    Ok((critic_half_loss(q1, target)? + critic_half_loss(q2, target)?)?)
+}
+
+/// One critic's term of eq. (5): `½ mean((Q_θj(s, a) − y)²)`. It depends on `θj` only, so each
+/// critic can be stepped with its own term.
+pub fn critic_half_loss(q: &Tensor, target: &Tensor) -> Result<Tensor> {
+    Ok(((q - target)?.sqr()?.mean_all()? * 0.5)?)
 }
 
 /// Eq. (7) with the reparameterized action `ã = tanh(μ + σ ε)` (eq. 9) and the smaller critic:

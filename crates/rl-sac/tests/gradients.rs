@@ -1,0 +1,106 @@
+//! The update's hand-written gradients equal candle's autograd through the whole graph: for each
+//! critic's half of eq. (5), and for eq. (7) through the tanh-Gaussian and both critics.
+
+#![allow(clippy::unwrap_used, reason = "test code: a panic is a test failure")]
+
+use candle_core::{DType, Device, Tensor};
+use rl_math::SeededRng;
+use rl_sac::losses::{actor_loss, critic_loss};
+use rl_sac::networks::critic_input;
+use rl_sac::{Sac, SacConfig};
+
+fn close(a: &Tensor, b: &Tensor, what: &str) {
+    let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+    let b: Vec<f32> = b.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(a.len(), b.len(), "{what}");
+    let scale = b.iter().map(|v| v.abs()).fold(0.0f32, f32::max).max(1e-6);
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-4 * scale,
+            "{what}: {x} vs {y} (scale {scale})"
+        );
+    }
+}
+
+fn agent(parallel: bool) -> Sac {
+    let config = SacConfig {
+        net_arch: vec![32, 16],
+        ..SacConfig::default()
+    };
+    let mut sac = Sac::new(config, 3, 2, &Device::Cpu, 7).unwrap();
+    sac.set_parallel(parallel);
+    sac
+}
+
+#[test]
+fn critic_gradients_equal_autograd() {
+    for parallel in [false, true] {
+        let sac = agent(parallel);
+        let mut rng = SeededRng::new(1);
+        let obs = rng.normal(&[64, 3], DType::F32, &Device::Cpu).unwrap();
+        let act = rng
+            .uniform(&[64, 2], -1.0, 1.0, DType::F32, &Device::Cpu)
+            .unwrap();
+        let y = rng.normal(&[64], DType::F32, &Device::Cpu).unwrap();
+        let x = critic_input(&obs, &act).unwrap();
+
+        let [h1, h2] = sac.critic_gradients(&x, &y).unwrap();
+        let (l1, g1, l2, g2) = (h1.loss, h1.grads, h2.loss, h2.grads);
+        let (q1, q2) = sac.critic().forward(&obs, &act).unwrap();
+        let loss = critic_loss(&q1, &q2, &y).unwrap();
+        close(&(l1 + l2).unwrap(), &loss, "J_Q");
+        let auto = loss.backward().unwrap();
+        let params = sac.params().1.params();
+        for ((name, var), g) in params.iter().zip(g1.iter().chain(&g2)) {
+            close(g.as_ref().unwrap(), auto.get(var).unwrap(), name);
+        }
+    }
+}
+
+#[test]
+fn actor_gradients_equal_autograd_through_both_critics() {
+    for parallel in [false, true] {
+        let sac = agent(parallel);
+        let mut rng = SeededRng::new(2);
+        let obs = rng.normal(&[64, 3], DType::F32, &Device::Cpu).unwrap();
+        let eps = rng.normal(&[64, 2], DType::F32, &Device::Cpu).unwrap();
+        let alpha = 0.3;
+
+        let (loss, grads) = sac.actor_gradients(&obs, &eps, alpha).unwrap();
+        let (a, log_prob) = sac.actor().dist(&obs).unwrap().rsample(&eps).unwrap();
+        let (q1, q2) = sac.critic().forward(&obs, &a).unwrap();
+        let auto_loss = actor_loss(&log_prob, &q1, &q2, alpha).unwrap();
+        assert!((f64::from(auto_loss.to_scalar::<f32>().unwrap()) - loss).abs() < 1e-5);
+        let auto = auto_loss.backward().unwrap();
+        for ((name, var), g) in sac.params().0.params().iter().zip(&grads) {
+            close(g.as_ref().unwrap(), auto.get(var).unwrap(), name);
+        }
+    }
+}
+
+#[test]
+fn parallel_and_sequential_updates_are_bit_identical() {
+    let mut rng = SeededRng::new(3);
+    let mut buf =
+        rl_buffer::ReplayBuffer::new(128, 3, rl_buffer::ActionSpec::Continuous { dim: 2 }).unwrap();
+    for _ in 0..128 {
+        let (o, n, a) = (rng.normal_vec(3), rng.normal_vec(3), rng.normal_vec(2));
+        let a: Vec<f32> = a.iter().map(|v| v.tanh()).collect();
+        buf.push(rl_buffer::Transition {
+            obs: &o,
+            action: &a,
+            reward: 0.5,
+            next_obs: &n,
+            terminated: false,
+            truncated: false,
+        })
+        .unwrap();
+    }
+    let (mut s, mut p) = (agent(false), agent(true));
+    for k in 0..5 {
+        let batch = buf
+            .sample(64, &mut SeededRng::new(k), &Device::Cpu)
+            .unwrap();
+        assert_eq!(s.update(&batch).unwrap(), p.update(&batch).unwrap());
+    }
+}
