@@ -305,7 +305,13 @@ fn sac_update(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement
         learning_rate: 1e-3,
         ..SacConfig::default()
     };
-    let mut agent = Sac::new(config, 3, 1, &device, 0)?;
+    let mut agent = Sac::new(
+        config,
+        3,
+        rl_sac::ActionSpec::Continuous { dim: 1 },
+        &device,
+        0,
+    )?;
     let mut buf = ReplayBuffer::new(20_000, 3, ActionSpec::Continuous { dim: 1 })?;
     let mut rng = SeededRng::new(0);
     for _ in 0..20_000 {

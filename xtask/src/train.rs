@@ -16,6 +16,9 @@ pub(crate) struct TrainArgs {
     /// A TOML config file (a run table and the algorithm's table) instead of the shipped preset.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A shipped preset by name (default: the one for --env), e.g. Pendulum-v1-sac-v1.
+    #[arg(long, conflicts_with = "config")]
+    preset: Option<String>,
     /// Environment steps to train for (overrides n_timesteps; with --resume, the new total).
     #[arg(long)]
     steps: Option<u64>,
@@ -60,6 +63,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> Result<()> {
         algo: args.algo.to_lowercase(),
         env: args.env,
         config: args.config,
+        preset: args.preset,
         sets: args.sets,
         steps: args.steps,
         seed: args.seed,

@@ -67,10 +67,19 @@ pub fn default_env(algo: &str) -> Result<&'static str> {
     }
 }
 
-/// The shipped preset for `algo` on `env`, if there is one.
-pub fn preset(algo: &str, env: &str) -> Result<Option<&'static str>> {
+/// The shipped preset of `algo` named `name` (an environment id, or a variant's name), if there
+/// is one.
+pub fn preset(algo: &str, name: &str) -> Result<Option<&'static str>> {
     match algo {
-        "sac" => Ok(rl_sac::presets::get(env)),
+        "sac" => Ok(rl_sac::presets::get(name)),
+        other => Err(unknown(other)),
+    }
+}
+
+/// Every preset name of `algo`.
+pub fn preset_names(algo: &str) -> Result<&'static [&'static str]> {
+    match algo {
+        "sac" => Ok(rl_sac::presets::NAMES),
         other => Err(unknown(other)),
     }
 }

@@ -30,6 +30,8 @@ pub struct TrainOptions {
     pub env: Option<String>,
     /// A config file to use instead of the shipped preset.
     pub config: Option<PathBuf>,
+    /// A shipped preset by name (default: the one named after the environment, if any).
+    pub preset: Option<String>,
     /// `key=value` overrides, applied in order after the file or preset.
     pub sets: Vec<String>,
     /// Overrides `n_timesteps` (also when resuming: train on to this many steps).
@@ -107,16 +109,27 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
             let text = std::fs::read_to_string(path).map_err(io_err(path))?;
             ConfigFile::parse(&text)?
         }
-        None => {
-            let env = match &options.env {
-                Some(e) => e.clone(),
-                None => algorithm::default_env(algo)?.to_owned(),
-            };
-            match algorithm::preset(algo, &env)? {
+        None => match &options.preset {
+            Some(name) => match algorithm::preset(algo, name)? {
                 Some(text) => ConfigFile::parse(text)?,
-                None => ConfigFile::empty(),
+                None => {
+                    return Err(RunError::Config(format!(
+                        "no {algo} preset {name:?}; the presets are {}",
+                        algorithm::preset_names(algo)?.join(", ")
+                    )));
+                }
+            },
+            None => {
+                let env = match &options.env {
+                    Some(e) => e.clone(),
+                    None => algorithm::default_env(algo)?.to_owned(),
+                };
+                match algorithm::preset(algo, &env)? {
+                    Some(text) => ConfigFile::parse(text)?,
+                    None => ConfigFile::empty(),
+                }
             }
-        }
+        },
     };
     file.check_tables(algo)?;
     for s in &options.sets {

@@ -40,6 +40,31 @@ pub struct SacConfig {
     pub log_std_min: f64,
     /// Upper log-std bound.
     pub log_std_max: f64,
+    /// Which SAC: `"v2"` (twin Q, automatic temperature; the default, and for discrete action
+    /// spaces the discrete algorithm of Christodoulou 2019) or `"v1"` (the first paper's value
+    /// network with a fixed temperature).
+    pub variant: Variant,
+    /// Number of Q-networks (SB3's `n_critics`): 2 (twin, the default) or 1.
+    pub n_critics: usize,
+    /// Rewards are multiplied by this before learning (SAC v1's knob; `α = 1 / reward_scale`
+    /// with rewards unscaled is the same objective).
+    pub reward_scale: f64,
+    /// SAC v1: weight of the policy regularizer `mean(μ² + (log σ)²)` (the original code's 1e-3).
+    pub policy_regularization: f64,
+    /// Discrete SAC: target entropy `ratio · log |A|` when `target_entropy` is `"auto"` (0.98 in
+    /// the paper's code; some libraries use 0.89).
+    pub target_entropy_ratio: f64,
+}
+
+/// Which SAC (see [`SacConfig::variant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// "Soft Actor-Critic Algorithms and Applications": twin Q, learned α.
+    V2,
+    /// "Soft Actor-Critic: Off-Policy Maximum Entropy Deep RL with a Stochastic Actor": a value
+    /// network and its Polyak target, fixed α.
+    V1,
 }
 
 impl Default for SacConfig {
@@ -60,6 +85,11 @@ impl Default for SacConfig {
             log_std_mode: LogStdMode::Clamp,
             log_std_min: -20.0,
             log_std_max: 2.0,
+            variant: Variant::V2,
+            n_critics: 2,
+            reward_scale: 1.0,
+            policy_regularization: 1e-3,
+            target_entropy_ratio: 0.98,
         }
     }
 }
@@ -173,12 +203,13 @@ impl SacConfig {
         Ok(config)
     }
 
-    /// The shipped preset for `env_id` (see [`crate::presets`]), parsed.
-    pub fn preset(env_id: &str) -> Result<Self> {
-        let text = crate::presets::get(env_id).ok_or_else(|| {
+    /// The shipped preset `name` (an environment id, or a variant's preset such as
+    /// `"Pendulum-v1-sac-v1"`: see [`crate::presets`]), parsed.
+    pub fn preset(name: &str) -> Result<Self> {
+        let text = crate::presets::get(name).ok_or_else(|| {
             SacError::Config(format!(
-                "no SAC preset for {env_id}; presets exist for {}",
-                crate::presets::ENVS.join(", ")
+                "no SAC preset {name:?}; the presets are {}",
+                crate::presets::NAMES.join(", ")
             ))
         })?;
         Self::from_toml(text)
@@ -221,6 +252,34 @@ impl SacConfig {
                 return bad(format!("ent_coef must be positive, got {init}"));
             }
             _ => {}
+        }
+        if !(1..=2).contains(&self.n_critics) {
+            return bad(format!("n_critics must be 1 or 2, got {}", self.n_critics));
+        }
+        if !self.reward_scale.is_finite() || self.reward_scale <= 0.0 {
+            return bad(format!(
+                "reward_scale must be positive, got {}",
+                self.reward_scale
+            ));
+        }
+        if !self.policy_regularization.is_finite() || self.policy_regularization < 0.0 {
+            return bad(format!(
+                "policy_regularization must be non-negative, got {}",
+                self.policy_regularization
+            ));
+        }
+        if !(self.target_entropy_ratio > 0.0 && self.target_entropy_ratio <= 1.0) {
+            return bad(format!(
+                "target_entropy_ratio must be in (0, 1], got {}",
+                self.target_entropy_ratio
+            ));
+        }
+        if self.variant == Variant::V1 && matches!(self.ent_coef, EntCoef::Auto { .. }) {
+            return bad(
+                "SAC v1 keeps α fixed: set ent_coef to a number (the first paper's \
+                reward scale 5 is ent_coef = 0.2)"
+                    .into(),
+            );
         }
         let (lo, hi) = (self.log_std_min, self.log_std_max);
         if lo.is_nan() || hi.is_nan() || lo >= hi {

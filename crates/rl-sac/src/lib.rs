@@ -17,32 +17,39 @@
 //!     }
 //! }
 //! assert_eq!(trainer.agent().updates(), 10); // learning starts after 50 warm-up steps
-//! let action = trainer.agent_mut().act(&[1.0, 0.0, 0.0], true)?; // in [-1, 1]
-//! assert!(action[0].abs() <= 1.0);
+//! let action = trainer.agent_mut().act(&[1.0, 0.0, 0.0], true)?; // tanh(μ), in [-1, 1]
+//! assert!(matches!(action, rl_envs::OwnedAction::Continuous(a) if a[0].abs() <= 1.0));
 //! # Ok::<(), rl_sac::SacError>(())
 //! ```
 //!
-//! SAC v2 as `algorithms.md` specifies it ("Soft Actor-Critic Algorithms and Applications"):
+//! The three SACs of `algorithms.md`, each update readable top to bottom in its own module:
 //!
-//! - [`networks`]: the tanh-Gaussian actor and twin critics, 256-256 ReLU MLPs by default.
-//! - [`losses`]: the soft TD target and the critic, actor and temperature losses, one function
-//!   each with the paper's equation numbers.
-//! - [`Sac`]: the agent — `act` (stochastic or deterministic), `update` (one gradient step in SB3's
-//!   order: temperature, critics, actor, Polyak), `save` / `load` of everything needed to resume.
-//! - [`SacTrainer`]: the off-policy loop (warm-up, replay, training schedule) on any
-//!   `rl_envs::Env` with a box action space, with exact save / resume.
-//! - [`SacConfig`]: Stable-Baselines3's hyperparameter names and defaults; [`presets`]: the
-//!   shipped per-environment settings.
+//! - [`v2`]: "Soft Actor-Critic Algorithms and Applications" — twin Q, learned temperature (the
+//!   default for box action spaces);
+//! - [`v1`]: the first SAC paper — a value network and its target, fixed temperature
+//!   (`variant = "v1"`);
+//! - [`discrete`]: SAC for discrete actions (Christodoulou 2019), chosen by a discrete action space.
+//!
+//! Around them: [`networks`] (tanh-Gaussian and categorical actors, Q-networks, the value
+//! network: 256-256 ReLU MLPs by default); [`losses`] (every loss, one function each, with the
+//! papers' equation numbers); [`Sac`], the agent (`act`, `update`, `save` / `load` of everything
+//! needed to resume); [`SacTrainer`], the off-policy loop (warm-up, replay, schedule) with exact
+//! save / resume; [`SacConfig`] (Stable-Baselines3's names and defaults) and [`presets`].
 
 mod agent;
 pub mod config;
+pub mod discrete;
 mod error;
 pub mod losses;
 pub mod networks;
 pub mod presets;
 mod trainer;
+pub mod v1;
+pub mod v2;
 
-pub use agent::{CriticHalf, Sac, UpdateMetrics, check_env};
+pub use agent::{Sac, UpdateMetrics, check_env};
 pub use config::SacConfig;
 pub use error::{Result, SacError};
+pub use rl_buffer::ActionSpec;
 pub use trainer::{EpisodeEnd, SacTrainer, StepReport};
+pub use v2::CriticHalf;

@@ -1,7 +1,13 @@
-//! SAC's losses, one function each, as in Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and
-//! Applications" (equation numbers from that paper), with the twin-Q minimum of Fujimoto et al.
+//! SAC's losses, one function each, with the papers' equation numbers:
 //!
-//! Shapes: `[B]` per-sample tensors (`Q`, `log π`, rewards, flags); each loss is a scalar.
+//! - SAC v2: Haarnoja et al. 2018b, "Soft Actor-Critic Algorithms and Applications", with the
+//!   twin-Q minimum of Fujimoto et al.;
+//! - SAC v1: Haarnoja et al. 2018a, "Soft Actor-Critic: Off-Policy Maximum Entropy Deep
+//!   Reinforcement Learning with a Stochastic Actor" (the value network);
+//! - discrete SAC: Christodoulou 2019, "Soft Actor-Critic for Discrete Action Settings".
+//!
+//! Shapes: `[B]` per-sample tensors (`Q`, `log π`, rewards, flags) or `[B, |A|]` per-action ones
+//! (discrete); each loss is a scalar.
 
 use candle_core::Tensor;
 
@@ -53,5 +59,74 @@ pub fn temperature_loss(
     target_entropy: f64,
 ) -> Result<Tensor> {
     let gap = (log_prob.detach() + target_entropy)?;
+    Ok(gap.broadcast_mul(log_alpha)?.neg()?.mean_all()?)
+}
+
+/// SAC v1, the value network's loss (Haarnoja et al. 2018a, eq. 5):
+/// `J_V = ½ mean((V_ψ(s) − sg(min_j Q_θj(s, ã) − α log π(ã|s)))²)`, `ã ~ π(·|s)` fresh.
+pub fn value_loss(v: &Tensor, q_min: &Tensor, log_prob: &Tensor, alpha: f64) -> Result<Tensor> {
+    let target = (q_min - (log_prob * alpha)?)?.detach();
+    Ok(((v - target)?.sqr()?.mean_all()? * 0.5)?)
+}
+
+/// SAC v1's Q target (eq. 8 of the first paper): `y = r + γ (1 − d) V_ψ̄(s')`, detached.
+pub fn value_td_target(
+    rewards: &Tensor,
+    terminated: &Tensor,
+    next_v: &Tensor,
+    gamma: f64,
+) -> Result<Tensor> {
+    let not_done = terminated.affine(-1.0, 1.0)?;
+    Ok((rewards + ((not_done * next_v)? * gamma)?)?.detach())
+}
+
+/// SAC v1's policy loss (eq. 13 with the reparameterization of eq. 11): `J_π = mean(α log π(ã|s)
+/// − Q_θ1(s, ã))`, plus the original code's regularizer `λ mean(μ² + (log σ)²)`.
+pub fn actor_loss_v1(
+    log_prob: &Tensor,
+    q1: &Tensor,
+    alpha: f64,
+    mean: &Tensor,
+    log_std: &Tensor,
+    regularization: f64,
+) -> Result<Tensor> {
+    let main = ((log_prob * alpha)? - q1)?.mean_all()?;
+    let reg = (mean.sqr()?.mean_all()? + log_std.sqr()?.mean_all()?)?;
+    Ok((main + (reg * regularization)?)?)
+}
+
+/// Discrete SAC's soft value of the next state (Christodoulou 2019, eq. 10), exact over actions:
+/// `V(s') = Σ_a π(a|s') [min_j Q_θ̄j(s', a) − α log π(a|s')]`; inputs `[B, |A|]`, output `[B]`.
+pub fn discrete_soft_value(
+    probs: &Tensor,
+    log_probs: &Tensor,
+    q_min: &Tensor,
+    alpha: f64,
+) -> Result<Tensor> {
+    Ok((probs * (q_min - (log_probs * alpha)?)?)?.sum(candle_core::D::Minus1)?)
+}
+
+/// Discrete SAC's policy loss (eq. 12), exact over actions:
+/// `J_π = mean_s Σ_a π(a|s) [α log π(a|s) − sg(min_j Q_θj(s, a))]`.
+pub fn discrete_actor_loss(
+    probs: &Tensor,
+    log_probs: &Tensor,
+    q_min: &Tensor,
+    alpha: f64,
+) -> Result<Tensor> {
+    let inner = ((log_probs * alpha)? - q_min.detach())?;
+    Ok((probs * inner)?.sum(candle_core::D::Minus1)?.mean_all()?)
+}
+
+/// Discrete SAC's temperature loss (eq. 11): `J(α) = mean_s Σ_a sg(π(a|s)) (−log α ·
+/// sg(log π(a|s) + H̄))`, with `H̄ = ratio · log |A|`.
+pub fn discrete_temperature_loss(
+    log_alpha: &Tensor,
+    probs: &Tensor,
+    log_probs: &Tensor,
+    target_entropy: f64,
+) -> Result<Tensor> {
+    let gap =
+        (probs.detach() * (log_probs.detach() + target_entropy)?)?.sum(candle_core::D::Minus1)?;
     Ok(gap.broadcast_mul(log_alpha)?.neg()?.mean_all()?)
 }

@@ -1,16 +1,27 @@
-//! SAC's networks: the tanh-Gaussian actor and the twin soft Q-functions (SB3's `MlpPolicy`).
+//! SAC's networks (SB3's `MlpPolicy` shapes): the tanh-Gaussian actor, the categorical actor of
+//! discrete SAC, the Q-networks, and SAC v1's value network. Every network is an `rl_nn::Mlp`
+//! with ReLU hidden layers and PyTorch's default initialization.
 
 use candle_core::{D, Tensor};
 use rl_math::SeededRng;
-use rl_math::distributions::{LogStdBounds, TanhGaussian};
+use rl_math::distributions::{Categorical, LogStdBounds, TanhGaussian};
 use rl_nn::{Activation, Init, Mlp, ParamStore, Trace};
 
 use crate::Result;
 
-/// `π_φ(·|s)`: an MLP whose output layer holds both heads, the mean `μ(s)` and the raw
-/// `log σ(s)` (`[B, 2·act_dim]`, mean first). Equivalent to SB3's two linear heads on a shared
-/// trunk: the same function class and, with PyTorch's default initialization (both heads have the
-/// trunk's width as fan-in), the same initial distribution.
+const INIT: (Init, Init) = (Init::PytorchDefault, Init::PytorchDefault);
+
+fn sizes(input: usize, net_arch: &[usize], output: usize) -> Vec<usize> {
+    let mut s = vec![input];
+    s.extend_from_slice(net_arch);
+    s.push(output);
+    s
+}
+
+/// `π_φ(·|s)` for continuous actions: an MLP whose output layer holds both heads, the mean `μ(s)`
+/// and the raw `log σ(s)` (`[B, 2·act_dim]`, mean first). Equivalent to SB3's two linear heads on a
+/// shared trunk: the same function class and, with PyTorch's default initialization (both heads
+/// have the trunk's width as fan-in), the same initial distribution.
 #[derive(Debug, Clone)]
 pub struct Actor {
     net: Mlp,
@@ -19,7 +30,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Builds the actor's parameters (`actor.*`) in `store` (PyTorch's default initialization).
+    /// Builds the actor's parameters (`actor.*`) in `store`.
     pub fn new(
         store: &mut ParamStore,
         obs_dim: usize,
@@ -28,11 +39,8 @@ impl Actor {
         bounds: LogStdBounds,
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let init = (Init::PytorchDefault, Init::PytorchDefault);
-        let mut sizes = vec![obs_dim];
-        sizes.extend_from_slice(net_arch);
-        sizes.push(2 * act_dim);
-        let net = Mlp::new(store, "actor", &sizes, Activation::Relu, false, init, rng)?;
+        let sizes = sizes(obs_dim, net_arch, 2 * act_dim);
+        let net = Mlp::new(store, "actor", &sizes, Activation::Relu, false, INIT, rng)?;
         Ok(Self {
             net,
             act_dim,
@@ -45,14 +53,16 @@ impl Actor {
         &self.net
     }
 
+    /// `(μ, raw log σ)` from the network's output `[B, 2·act_dim]`.
+    pub fn heads(&self, out: &Tensor) -> Result<(Tensor, Tensor)> {
+        let d = self.act_dim;
+        Ok((out.narrow(D::Minus1, 0, d)?, out.narrow(D::Minus1, d, d)?))
+    }
+
     /// The tanh-Gaussian for the network's output `[B, 2·act_dim]`.
     pub fn dist_from_output(&self, out: &Tensor) -> Result<TanhGaussian> {
-        let d = self.act_dim;
-        Ok(TanhGaussian::new(
-            &out.narrow(D::Minus1, 0, d)?,
-            &out.narrow(D::Minus1, d, d)?,
-            self.bounds,
-        )?)
+        let (mean, log_std) = self.heads(out)?;
+        Ok(TanhGaussian::new(&mean, &log_std, self.bounds)?)
     }
 
     /// The policy's distribution for a batch of observations `[B, obs_dim]`, differentiable in
@@ -67,64 +77,125 @@ impl Actor {
     }
 }
 
-/// `Q_θ1, Q_θ2`: two independent MLPs on `[s, a]` (parameters `q1.*` and `q2.*`).
+/// `π_φ(·|s)` for discrete actions: an MLP from the observation to one logit per action.
 #[derive(Debug, Clone)]
-pub struct TwinCritic {
-    qs: [Mlp; 2],
+pub struct CategoricalActor {
+    net: Mlp,
 }
 
-impl TwinCritic {
-    /// Builds both critics' parameters in `store` (PyTorch's default initialization).
+impl CategoricalActor {
+    /// Builds the actor's parameters (`actor.*`) in `store`.
     pub fn new(
         store: &mut ParamStore,
         obs_dim: usize,
-        act_dim: usize,
+        n_actions: usize,
         net_arch: &[usize],
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let mut sizes = vec![obs_dim + act_dim];
-        sizes.extend_from_slice(net_arch);
-        sizes.push(1);
-        let init = (Init::PytorchDefault, Init::PytorchDefault);
-        let q1 = Mlp::new(store, "q1", &sizes, Activation::Relu, false, init, rng)?;
-        let q2 = Mlp::new(store, "q2", &sizes, Activation::Relu, false, init, rng)?;
-        Ok(Self { qs: [q1, q2] })
+        let sizes = sizes(obs_dim, net_arch, n_actions);
+        let net = Mlp::new(store, "actor", &sizes, Activation::Relu, false, INIT, rng)?;
+        Ok(Self { net })
+    }
+
+    /// The network (observation → logits).
+    pub fn net(&self) -> &Mlp {
+        &self.net
+    }
+
+    /// The policy's distribution without autograd.
+    pub fn dist_detached(&self, obs: &Tensor) -> Result<Categorical> {
+        Ok(Categorical::from_logits(&self.net.forward_detached(obs)?)?)
+    }
+}
+
+/// The Q-networks `Q_θ1, Q_θ2` (or just `Q_θ1`; parameters `q1.*`, `q2.*`). For continuous actions
+/// each maps `[s, a]` to one value; for discrete actions each maps `s` to one value per action.
+#[derive(Debug, Clone)]
+pub struct Critics {
+    qs: Vec<Mlp>,
+}
+
+impl Critics {
+    /// Builds `n` critics from `input` features to `outputs` values in `store`.
+    pub fn new(
+        store: &mut ParamStore,
+        n: usize,
+        input: usize,
+        outputs: usize,
+        net_arch: &[usize],
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
+        let sizes = sizes(input, net_arch, outputs);
+        let qs = (1..=n)
+            .map(|j| {
+                Mlp::new(
+                    store,
+                    &format!("q{j}"),
+                    &sizes,
+                    Activation::Relu,
+                    false,
+                    INIT,
+                    rng,
+                )
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Self { qs })
     }
 
     /// Critics over parameters already in `store` (the target critics over a deep copy).
-    pub fn bind(store: &ParamStore) -> Result<Self> {
-        Ok(Self {
-            qs: [
-                Mlp::bind(store, "q1", Activation::Relu, false)?,
-                Mlp::bind(store, "q2", Activation::Relu, false)?,
-            ],
-        })
+    pub fn bind(store: &ParamStore, n: usize) -> Result<Self> {
+        let qs = (1..=n)
+            .map(|j| Mlp::bind(store, &format!("q{j}"), Activation::Relu, false))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Self { qs })
     }
 
-    /// Critic `j` (0 or 1): `x = [s, a]` → `Q` (`[B, 1]`).
+    /// Number of critics.
+    pub fn len(&self) -> usize {
+        self.qs.len()
+    }
+
+    /// Whether there are none (never, once built).
+    pub fn is_empty(&self) -> bool {
+        self.qs.is_empty()
+    }
+
+    /// Critic `j` (0-based).
     pub fn net(&self, j: usize) -> &Mlp {
         &self.qs[j]
     }
 
-    /// Critic `j` (0 or 1) on `x = [s, a]`, shape `[B]`, differentiable (candle autograd).
-    pub fn q(&self, j: usize, x: &Tensor) -> Result<Tensor> {
-        Ok(self.qs[j].forward(x)?.squeeze(D::Minus1)?)
+    /// Critic `j`'s output for `x`, differentiable (candle autograd): `[B, outputs]`.
+    pub fn forward(&self, j: usize, x: &Tensor) -> Result<Tensor> {
+        Ok(self.qs[j].forward(x)?)
     }
 
-    /// Critic `j` on `x` without autograd, with the trace its backward pass needs.
-    pub fn q_traced(&self, j: usize, x: &Tensor) -> Result<(Tensor, Trace)> {
-        let (q, trace) = self.qs[j].forward_traced(x)?;
-        Ok((q.squeeze(D::Minus1)?, trace))
-    }
-
-    /// `(Q1(s, a), Q2(s, a))`, each `[B]`.
-    pub fn forward(&self, obs: &Tensor, actions: &Tensor) -> Result<(Tensor, Tensor)> {
-        let x = critic_input(obs, actions)?;
-        Ok((self.q(0, &x)?, self.q(1, &x)?))
+    /// Critic `j`'s output for `x` without autograd, with the trace its backward pass needs.
+    pub fn traced(&self, j: usize, x: &Tensor) -> Result<(Tensor, Trace)> {
+        Ok(self.qs[j].forward_traced(x)?)
     }
 }
 
-/// A critic's input `[s, a]`, `[B, obs_dim + act_dim]`.
+/// A critic's input for continuous actions: `[s, a]`, `[B, obs_dim + act_dim]`.
 pub fn critic_input(obs: &Tensor, actions: &Tensor) -> Result<Tensor> {
     Ok(Tensor::cat(&[obs, actions], D::Minus1)?)
+}
+
+/// SAC v1's state-value network `V_ψ(s)` (parameters `value.*`), `[B, 1]`.
+pub fn value_net(
+    store: &mut ParamStore,
+    obs_dim: usize,
+    net_arch: &[usize],
+    rng: &mut SeededRng,
+) -> Result<Mlp> {
+    let sizes = sizes(obs_dim, net_arch, 1);
+    Ok(Mlp::new(
+        store,
+        "value",
+        &sizes,
+        Activation::Relu,
+        false,
+        INIT,
+        rng,
+    )?)
 }

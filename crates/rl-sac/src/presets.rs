@@ -1,15 +1,24 @@
 //! The configurations this crate ships, embedded so they work from any directory.
 //!
-//! Each is a TOML file (`configs/<env>.toml`) with a `[run]` table (environment, budget,
-//! evaluation: read by the runner) and a `[sac]` table ([`SacConfig`](crate::SacConfig)).
+//! Each is a TOML file in `configs/` with a `[run]` table (environment, budget, evaluation: read by
+//! the runner) and a `[sac]` table ([`SacConfig`](crate::SacConfig)). A preset is named by its
+//! environment id, or by `<env id>-sac-v1` for SAC v1's.
 
-/// The environments with a preset.
-pub const ENVS: &[&str] = &["Pendulum-v1"];
+/// Every preset name.
+pub const NAMES: &[&str] = &[
+    "Pendulum-v1",
+    "Pendulum-v1-sac-v1",
+    "CartPole-v1",
+    "Acrobot-v1",
+];
 
-/// The preset file for `env_id`, if one ships.
-pub fn get(env_id: &str) -> Option<&'static str> {
-    match env_id {
+/// The preset file named `name`, if one ships.
+pub fn get(name: &str) -> Option<&'static str> {
+    match name {
         "Pendulum-v1" => Some(include_str!("../configs/pendulum-v1.toml")),
+        "Pendulum-v1-sac-v1" => Some(include_str!("../configs/pendulum-v1-sac-v1.toml")),
+        "CartPole-v1" => Some(include_str!("../configs/cartpole-v1.toml")),
+        "Acrobot-v1" => Some(include_str!("../configs/acrobot-v1.toml")),
         _ => None,
     }
 }

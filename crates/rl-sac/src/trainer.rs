@@ -5,7 +5,7 @@ use std::path::Path;
 use rand::Rng;
 use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
 use rl_envs::wrappers::RescaleAction;
-use rl_envs::{Action, Env};
+use rl_envs::{Env, OwnedAction};
 use rl_math::{RngState, SeededRng};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
@@ -35,16 +35,17 @@ pub struct StepReport {
 
 /// SAC's training loop, as Stable-Baselines3 runs it:
 ///
-/// 1. until `learning_starts` steps, act uniformly at random in `[-1, 1]^d`, then sample from the
-///    policy;
-/// 2. step the environment (through `RescaleAction`, so `[-1, 1]` maps onto its bounds) and store
-///    the transition with the `[-1, 1]` action and the true next observation (also on truncation);
+/// 1. until `learning_starts` steps, act uniformly at random (in `[-1, 1]^d`, or over the discrete
+///    actions), then sample from the policy;
+/// 2. step the environment (a box action space through `RescaleAction`, so `[-1, 1]` maps onto its
+///    bounds) and store the transition with the policy's action and the true next observation
+///    (also on truncation);
 /// 3. every `train_freq` steps once past `learning_starts`, take `gradient_steps` updates on batches
 ///    sampled uniformly from the replay buffer.
 #[derive(Debug)]
 pub struct SacTrainer<E: Env> {
     agent: Sac,
-    env: RescaleAction<E>,
+    env: TrainEnv<E>,
     buffer: ReplayBuffer,
     rng: SeededRng,
     seed: u64,
@@ -59,6 +60,29 @@ struct Counters {
     episode_return: f64,
     episode_length: u64,
     started: bool,
+}
+
+/// The training env: box actions go through `RescaleAction` (the policy acts in `[-1, 1]`).
+#[derive(Debug)]
+enum TrainEnv<E: Env> {
+    Box(RescaleAction<E>),
+    Discrete(E),
+}
+
+impl<E: Env> TrainEnv<E> {
+    fn env(&mut self) -> &mut dyn Env {
+        match self {
+            TrainEnv::Box(e) => e,
+            TrainEnv::Discrete(e) => e,
+        }
+    }
+
+    fn env_ref(&self) -> &dyn Env {
+        match self {
+            TrainEnv::Box(e) => e,
+            TrainEnv::Discrete(e) => e,
+        }
+    }
 }
 
 /// What a saved trainer records beside the agent and the buffer.
@@ -79,22 +103,22 @@ impl<E: Env> SacTrainer<E> {
     /// A trainer for `agent` on `env` (a flat box observation, a bounded box action space), with
     /// its own draws (warm-up actions, replay sampling, the first reset) seeded by `seed`.
     pub fn new(agent: Sac, env: E, seed: u64) -> Result<Self> {
-        let (obs_dim, act_dim) = check_env(&env)?;
-        if (obs_dim, act_dim) != (agent.obs_dim(), agent.act_dim()) {
+        let (obs_dim, action) = check_env(&env)?;
+        if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
             return Err(SacError::UnsupportedEnv(format!(
-                "{} has {obs_dim}-dim observations and {act_dim}-dim actions, the agent was built for {} and {}",
+                "{} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
                 env.id(),
                 agent.obs_dim(),
-                agent.act_dim()
+                agent.action_spec()
             )));
         }
-        let buffer = ReplayBuffer::new(
-            agent.config().buffer_size,
-            obs_dim,
-            ActionSpec::Continuous { dim: act_dim },
-        )?;
+        let buffer = ReplayBuffer::new(agent.config().buffer_size, obs_dim, action)?;
+        let env = match action {
+            ActionSpec::Continuous { .. } => TrainEnv::Box(RescaleAction::new(env)?),
+            ActionSpec::Discrete { .. } => TrainEnv::Discrete(env),
+        };
         Ok(Self {
-            env: RescaleAction::new(env)?,
+            env,
             agent,
             buffer,
             rng: SeededRng::new(seed ^ 0x5AC0_5AC0_5AC0_5AC0),
@@ -133,21 +157,33 @@ impl<E: Env> SacTrainer<E> {
     pub fn step(&mut self) -> Result<StepReport> {
         let config = self.agent.config().clone();
         if !self.counters.started {
-            let first = self.env.reset(Some(self.seed))?.to_vec();
+            let first = self.env.env().reset(Some(self.seed))?.to_vec();
             check_finite("observation", &first, self.counters.num_timesteps)?;
             self.obs = first;
             self.counters.started = true;
         }
         let t = self.counters.num_timesteps;
-        let action: Vec<f32> = if t < config.learning_starts {
-            (0..self.agent.act_dim())
-                .map(|_| self.rng.rng().random_range(-1.0..=1.0))
-                .collect()
+        let action = if t < config.learning_starts {
+            match self.agent.action_spec() {
+                ActionSpec::Continuous { dim } => OwnedAction::Continuous(
+                    (0..dim)
+                        .map(|_| self.rng.rng().random_range(-1.0..=1.0))
+                        .collect(),
+                ),
+                ActionSpec::Discrete { n } => {
+                    OwnedAction::Discrete(self.rng.rng().random_range(0..n))
+                }
+            }
         } else {
             self.agent.act(&self.obs, false)?
         };
+        // The buffer stores a discrete action as its index in one f32.
+        let stored: Vec<f32> = match &action {
+            OwnedAction::Continuous(v) => v.clone(),
+            OwnedAction::Discrete(i) => vec![*i as f32],
+        };
 
-        let step = self.env.step(Action::Continuous(&action))?;
+        let step = self.env.env().step(action.as_action())?;
         let (next_obs, reward) = (step.observation.to_vec(), step.reward);
         let (terminated, truncated) = (step.terminated, step.truncated);
         check_finite("observation", &next_obs, t + 1)?;
@@ -160,7 +196,7 @@ impl<E: Env> SacTrainer<E> {
         }
         self.buffer.push(Transition {
             obs: &self.obs,
-            action: &action,
+            action: &stored,
             reward,
             next_obs: &next_obs,
             terminated,
@@ -180,7 +216,7 @@ impl<E: Env> SacTrainer<E> {
             self.counters.episodes += 1;
             self.counters.episode_return = 0.0;
             self.counters.episode_length = 0;
-            self.obs = self.env.reset(None)?.to_vec();
+            self.obs = self.env.env().reset(None)?.to_vec();
             check_finite("observation", &self.obs, self.counters.num_timesteps)?;
         } else {
             self.obs = next_obs;
@@ -214,7 +250,7 @@ impl<E: Env> SacTrainer<E> {
             counters: self.counters.clone(),
             obs: self.obs.clone(),
             rng: self.rng.state(),
-            env: self.env.snapshot()?,
+            env: self.env.env_ref().snapshot()?,
             buffer_saved: with_buffer,
         };
         let json = serde_json::to_value(&saved).map_err(|e| SacError::Checkpoint(e.to_string()))?;
@@ -231,7 +267,7 @@ impl<E: Env> SacTrainer<E> {
         let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
             SacError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
         })?;
-        self.env.restore(&saved.env)?;
+        self.env.env().restore(&saved.env)?;
         if saved.buffer_saved {
             let buffer = ReplayBuffer::load(&dir.join(BUFFER_FILE))?;
             if buffer.capacity() != self.buffer.capacity()

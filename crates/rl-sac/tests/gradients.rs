@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use rl_math::SeededRng;
 use rl_sac::losses::{actor_loss, critic_loss};
 use rl_sac::networks::critic_input;
-use rl_sac::{Sac, SacConfig};
+use rl_sac::{ActionSpec, Sac, SacConfig};
 
 fn close(a: &Tensor, b: &Tensor, what: &str) {
     let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
@@ -27,7 +27,14 @@ fn agent(parallel: bool) -> Sac {
         net_arch: vec![32, 16],
         ..SacConfig::default()
     };
-    let mut sac = Sac::new(config, 3, 2, &Device::Cpu, 7).unwrap();
+    let mut sac = Sac::new(
+        config,
+        3,
+        ActionSpec::Continuous { dim: 2 },
+        &Device::Cpu,
+        7,
+    )
+    .unwrap();
     sac.set_parallel(parallel);
     sac
 }
@@ -44,9 +51,12 @@ fn critic_gradients_equal_autograd() {
         let y = rng.normal(&[64], DType::F32, &Device::Cpu).unwrap();
         let x = critic_input(&obs, &act).unwrap();
 
-        let [h1, h2] = sac.critic_gradients(&x, &y).unwrap();
-        let (l1, g1, l2, g2) = (h1.loss, h1.grads, h2.loss, h2.grads);
-        let (q1, q2) = sac.critic().forward(&obs, &act).unwrap();
+        let halves = sac.critic_gradients(&x, &y).unwrap();
+        let (l1, g1) = (halves[0].loss.clone(), halves[0].grads.clone());
+        let (l2, g2) = (halves[1].loss.clone(), halves[1].grads.clone());
+        let c = sac.critics();
+        let q1 = c.forward(0, &x).unwrap().squeeze(1).unwrap();
+        let q2 = c.forward(1, &x).unwrap().squeeze(1).unwrap();
         let loss = critic_loss(&q1, &q2, &y).unwrap();
         close(&(l1 + l2).unwrap(), &loss, "J_Q");
         let auto = loss.backward().unwrap();
@@ -67,8 +77,16 @@ fn actor_gradients_equal_autograd_through_both_critics() {
         let alpha = 0.3;
 
         let (loss, grads) = sac.actor_gradients(&obs, &eps, alpha).unwrap();
-        let (a, log_prob) = sac.actor().dist(&obs).unwrap().rsample(&eps).unwrap();
-        let (q1, q2) = sac.critic().forward(&obs, &a).unwrap();
+        let (a, log_prob) = sac
+            .actor()
+            .unwrap()
+            .dist(&obs)
+            .unwrap()
+            .rsample(&eps)
+            .unwrap();
+        let x = critic_input(&obs, &a).unwrap();
+        let q1 = sac.critics().forward(0, &x).unwrap().squeeze(1).unwrap();
+        let q2 = sac.critics().forward(1, &x).unwrap().squeeze(1).unwrap();
         let auto_loss = actor_loss(&log_prob, &q1, &q2, alpha).unwrap();
         assert!((f64::from(auto_loss.to_scalar::<f32>().unwrap()) - loss).abs() < 1e-5);
         let auto = auto_loss.backward().unwrap();

@@ -1,7 +1,11 @@
 //! SAC's behaviour: each loss moves the right way, α tracks the target entropy, the probes are
 //! solved, runs are bit-reproducible and resumable, and bad input stops training with a named error.
 
-#![allow(clippy::unwrap_used, reason = "test code: a panic is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a panic is a test failure"
+)]
 
 use candle_core::{DType, Device, Tensor};
 use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
@@ -10,7 +14,18 @@ use rl_envs::{Action, BoxSpace, Env, EnvError, Space, Step, make};
 use rl_math::SeededRng;
 use rl_sac::config::EntCoef;
 use rl_sac::losses::{actor_loss, critic_loss};
+use rl_sac::networks::critic_input;
 use rl_sac::{Sac, SacConfig, SacError, SacTrainer, UpdateMetrics};
+
+const ONE: ActionSpec = ActionSpec::Continuous { dim: 1 };
+
+/// The vector of a continuous action.
+fn vector(a: rl_envs::OwnedAction) -> Vec<f32> {
+    match a {
+        rl_envs::OwnedAction::Continuous(v) => v,
+        other => panic!("expected a continuous action, got {other:?}"),
+    }
+}
 
 fn small(config: SacConfig) -> SacConfig {
     SacConfig {
@@ -57,20 +72,34 @@ fn one_update_lowers_the_critic_and_actor_losses_on_its_batch() {
         learning_rate: 3e-4,
         ..SacConfig::default()
     });
-    let mut sac = Sac::new(config, 3, 1, &Device::Cpu, 0).unwrap();
+    let mut sac = Sac::new(config, 3, ONE, &Device::Cpu, 0).unwrap();
     let batch = fixed_batch();
     let y = batch.rewards.clone();
     let eps = SeededRng::new(1)
         .normal(&[64, 1], DType::F32, &Device::Cpu)
         .unwrap();
 
+    let q = |sac: &Sac, a: &Tensor| {
+        let x = critic_input(&batch.obs, a).unwrap();
+        let c = sac.critics();
+        (
+            c.forward(0, &x).unwrap().squeeze(1).unwrap(),
+            c.forward(1, &x).unwrap().squeeze(1).unwrap(),
+        )
+    };
     let jq = |sac: &Sac| {
-        let (q1, q2) = sac.critic().forward(&batch.obs, &batch.actions).unwrap();
+        let (q1, q2) = q(sac, &batch.actions);
         scalar(&critic_loss(&q1, &q2, &y).unwrap())
     };
     let jpi = |sac: &Sac| {
-        let (a, logp) = sac.actor().dist(&batch.obs).unwrap().rsample(&eps).unwrap();
-        let (q1, q2) = sac.critic().forward(&batch.obs, &a).unwrap();
+        let (a, logp) = sac
+            .actor()
+            .unwrap()
+            .dist(&batch.obs)
+            .unwrap()
+            .rsample(&eps)
+            .unwrap();
+        let (q1, q2) = q(sac, &a);
         scalar(&actor_loss(&logp, &q1, &q2, 0.1).unwrap())
     };
     let critic_before = jq(&sac);
@@ -99,7 +128,7 @@ fn one_update_lowers_the_critic_and_actor_losses_on_its_batch() {
 fn alpha_moves_toward_the_target_entropy() {
     let batch = fixed_batch();
     // A fresh policy (log σ ≈ 0) is far more random than H̄ = −dim(A) = −1: α must fall.
-    let mut sac = Sac::new(small(SacConfig::default()), 3, 1, &Device::Cpu, 0).unwrap();
+    let mut sac = Sac::new(small(SacConfig::default()), 3, ONE, &Device::Cpu, 0).unwrap();
     let m: UpdateMetrics = sac.update(&batch).unwrap();
     assert_eq!(m.ent_coef, 1.0, "the step uses α before its own update");
     assert!(m.entropy > sac.target_entropy());
@@ -109,7 +138,7 @@ fn alpha_moves_toward_the_target_entropy() {
         target_entropy: rl_sac::config::TargetEntropy::Value(5.0),
         ..SacConfig::default()
     });
-    let mut sac = Sac::new(config, 3, 1, &Device::Cpu, 0).unwrap();
+    let mut sac = Sac::new(config, 3, ONE, &Device::Cpu, 0).unwrap();
     sac.update(&batch).unwrap();
     assert!(sac.alpha().unwrap() > 1.0);
     // Fixed α stays.
@@ -119,7 +148,7 @@ fn alpha_moves_toward_the_target_entropy() {
             ..SacConfig::default()
         }),
         3,
-        1,
+        ONE,
         &Device::Cpu,
         0,
     )
@@ -148,11 +177,18 @@ fn train_probe(probe: Probe, steps: usize) -> SacTrainer<ProbeEnv> {
 
 /// `(deterministic action, Q1 there)` for observation `s`.
 fn policy_and_value(trainer: &mut SacTrainer<ProbeEnv>, s: f32) -> (f32, f64) {
-    let a = trainer.agent_mut().act(&[s], true).unwrap()[0];
+    let a = vector(trainer.agent_mut().act(&[s], true).unwrap())[0];
     let obs = Tensor::new(&[[s]], &Device::Cpu).unwrap();
     let act = Tensor::new(&[[a]], &Device::Cpu).unwrap();
-    let (q1, _) = trainer.agent().critic().forward(&obs, &act).unwrap();
-    (a, f64::from(q1.to_vec1::<f32>().unwrap()[0]))
+    let q1 = trainer
+        .agent()
+        .critics()
+        .forward(0, &critic_input(&obs, &act).unwrap())
+        .unwrap();
+    (
+        a,
+        f64::from(q1.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0]),
+    )
 }
 
 #[test]
@@ -232,7 +268,7 @@ fn checkpoints_of_other_shapes_or_algorithms_are_refused() {
         net_arch: vec![64, 64],
         ..small(SacConfig::default())
     };
-    let mut other = Sac::new(wide, 3, 1, &Device::Cpu, 0).unwrap();
+    let mut other = Sac::new(wide, 3, ONE, &Device::Cpu, 0).unwrap();
     let err = other.load_into(dir.path()).unwrap_err();
     assert!(err.to_string().contains("[32, 32]"), "{err}");
     let mut json: serde_json::Value =
@@ -343,16 +379,29 @@ fn configs_use_sb3_names_and_refuse_unknown_keys() {
     assert!(err.to_string().contains("gamma"), "{err}");
     let err = SacConfig::from_toml("[sac]\nent_coef = \"sometimes\"").unwrap_err();
     assert!(err.to_string().contains("ent_coef"), "{err}");
-    assert!(SacConfig::preset("CartPole-v1").is_err());
+    assert!(SacConfig::preset("MountainCar-v0").is_err());
+    for name in rl_sac::presets::NAMES {
+        SacConfig::preset(name).unwrap();
+    }
+    let err = SacConfig::from_toml("[sac]\nvariant = \"v1\"").unwrap_err();
+    assert!(err.to_string().contains("SAC v1 keeps α fixed"), "{err}");
 }
 
 #[test]
-fn discrete_action_spaces_are_refused_by_sac_v2() {
-    let env = make("CartPole-v1").unwrap();
-    let err = Sac::for_env(SacConfig::default(), &env, &Device::Cpu, 0).unwrap_err();
+fn unsupported_spaces_and_combinations_are_refused() {
+    let v1 = SacConfig {
+        variant: rl_sac::config::Variant::V1,
+        ent_coef: EntCoef::Fixed(0.1),
+        ..SacConfig::default()
+    };
+    let err = Sac::for_env(v1, &make("CartPole-v1").unwrap(), &Device::Cpu, 0).unwrap_err();
+    assert!(err.to_string().contains("continuous actions"), "{err}");
+    let empty = Sac::new(SacConfig::default(), 0, ONE, &Device::Cpu, 0).unwrap_err();
     assert!(
-        err.to_string().contains("bounded box action space"),
-        "{err}"
+        empty.to_string().contains("at least one component"),
+        "{empty}"
     );
+    let unbounded = make("MountainCar-v0").unwrap();
+    assert!(Sac::for_env(SacConfig::default(), &unbounded, &Device::Cpu, 0).is_ok());
     let _ = BoxSpace::uniform(-1.0, 1.0, 1);
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use candle_core::Device;
 use rl_envs::wrappers::RescaleAction;
 use rl_envs::{BoxedEnv, OwnedAction, make};
-use rl_sac::{Sac, SacConfig, SacTrainer};
+use rl_sac::{ActionSpec, Sac, SacConfig, SacTrainer};
 
 use crate::algorithm::{Algorithm, EpisodeLog, Progress};
 use crate::config::RunConfig;
@@ -14,6 +14,24 @@ use crate::{Result, RunError};
 pub(crate) struct SacAlgorithm {
     trainer: SacTrainer<BoxedEnv>,
     env_id: String,
+}
+
+/// The metrics of one update, with SB3's names.
+fn metrics(m: &rl_sac::UpdateMetrics) -> Vec<(&'static str, f64)> {
+    let mut v = vec![
+        ("critic_loss", m.critic_loss),
+        ("actor_loss", m.actor_loss),
+        ("ent_coef", m.ent_coef),
+        ("entropy", m.entropy),
+        ("mean_q", m.mean_q),
+    ];
+    if let Some(l) = m.ent_coef_loss {
+        v.push(("ent_coef_loss", l));
+    }
+    if let Some(l) = m.value_loss {
+        v.push(("value_loss", l));
+    }
+    v
 }
 
 impl SacAlgorithm {
@@ -48,34 +66,20 @@ impl Algorithm for SacAlgorithm {
                 })
                 .into_iter()
                 .collect(),
-            updates: report
-                .updates
-                .iter()
-                .map(|m| {
-                    let mut v = vec![
-                        ("critic_loss", m.critic_loss),
-                        ("actor_loss", m.actor_loss),
-                        ("ent_coef", m.ent_coef),
-                        ("entropy", m.entropy),
-                        ("mean_q", m.mean_q),
-                    ];
-                    if let Some(l) = m.ent_coef_loss {
-                        v.push(("ent_coef_loss", l));
-                    }
-                    v
-                })
-                .collect(),
+            updates: report.updates.iter().map(metrics).collect(),
         })
     }
 
     fn eval_env(&self) -> Result<BoxedEnv> {
-        Ok(Box::new(RescaleAction::new(make(&self.env_id)?)?))
+        let env = make(&self.env_id)?;
+        Ok(match self.trainer.agent().action_spec() {
+            ActionSpec::Continuous { .. } => Box::new(RescaleAction::new(env)?),
+            ActionSpec::Discrete { .. } => env,
+        })
     }
 
     fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction> {
-        Ok(OwnedAction::Continuous(
-            self.trainer.agent_mut().act(obs, true)?,
-        ))
+        Ok(self.trainer.agent_mut().act(obs, true)?)
     }
 
     fn save(&self, dir: &Path, with_buffer: bool) -> Result<()> {

@@ -1,0 +1,317 @@
+//! SAC v2 (Haarnoja et al. 2018b, "Soft Actor-Critic Algorithms and Applications"): twin soft
+//! Q-functions with Polyak-averaged targets, a reparameterized tanh-Gaussian policy and an
+//! automatically tuned temperature, updated in SB3's order:
+//!
+//! 1. temperature, eq. (18): `J(α) = mean(−log α · sg(log π(ã|s) + H̄))`;
+//! 2. critics, eq. (5): `J_Q = ½ Σ_j mean((Q_θj(s, a) − y)²)`,
+//!    `y = r + γ (1 − d) [min_j Q_θ̄j(s', a') − α log π(a'|s')]`, `a' ~ π(·|s')`;
+//! 3. actor, eq. (7): `J_π = mean(α log π(ã|s) − min_j Q_θj(s, ã))` through the just-updated
+//!    critics, `ã = tanh(μ + σ ε)`;
+//! 4. Polyak: `θ̄ ← τ θ + (1 − τ) θ̄`.
+//!
+//! α in steps 2 and 3 is its value before step 1. The networks' gradients come from their explicit
+//! backward passes (`rl_nn::Mlp::backward`), which compute only what each loss needs; the
+//! distributions' and losses' derivatives come from candle's autograd on the small `[B, ·]`
+//! tensors between the networks. `tests/gradients.rs` checks every gradient against autograd
+//! through the whole graph.
+
+use candle_core::{DType, Tensor, Var};
+use rl_buffer::ReplayBatch;
+use rl_math::optim::Optimizer;
+use rl_nn::Trace;
+
+use crate::agent::{Policy, Sac, UpdateMetrics, finite, scalar};
+use crate::losses::{
+    actor_loss, actor_loss_v1, critic_half_loss, soft_td_target, temperature_loss,
+};
+use crate::networks::{Actor, critic_input};
+use crate::{Result, SacError};
+
+/// One critic's half of `J_Q`: its loss, its values `Q_j(s, a)` and its parameter gradients.
+#[derive(Debug, Clone)]
+pub struct CriticHalf {
+    /// `½ mean((Q_j − y)²)`.
+    pub loss: Tensor,
+    /// `Q_j(s, a)`, `[B]`.
+    pub q: Tensor,
+    /// `∂ loss / ∂θ_j`, one per parameter of critic `j`.
+    pub grads: Vec<Option<Tensor>>,
+}
+
+/// A reparameterized policy sample at the actor's output: the leaf the output was turned into,
+/// the actor's trace (for its backward pass), `ã` and `log π(ã|s)` (functions of the leaf).
+pub(crate) struct PolicySample {
+    pub(crate) out_leaf: Var,
+    pub(crate) trace: Trace,
+    pub(crate) action: Tensor,
+    pub(crate) log_prob: Tensor,
+}
+
+/// Which critics the actor's loss reads: the smallest of all (v2), or the first (v1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActorCritic {
+    Min,
+    First,
+}
+
+impl Sac {
+    pub(crate) fn gaussian(&self) -> Result<&Actor> {
+        match &self.policy {
+            Policy::Gaussian(a) => Ok(a),
+            Policy::Categorical(_) => Err(SacError::UnsupportedEnv(
+                "this SAC update needs a continuous action space".into(),
+            )),
+        }
+    }
+
+    /// One SAC v2 gradient step (see the module documentation).
+    pub(crate) fn update_v2(&mut self, batch: &ReplayBatch) -> Result<UpdateMetrics> {
+        let step_number = self.updates + 1;
+        let place = move || format!("gradient step {step_number}");
+        let alpha = self.alpha()?;
+        let actor = self.gaussian()?.clone();
+        let eps_pi = self.noise(&batch.obs)?;
+        let eps_next = self.noise(&batch.obs)?;
+
+        // A fresh ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf).
+        let policy = self.sample_policy(&actor, &batch.obs, &eps_pi)?;
+
+        // 1. Temperature, eq. (18).
+        let mut ent_coef_loss = None;
+        if let (Some(log_alpha), Some(opt)) = (&self.log_alpha, &mut self.alpha_opt) {
+            let loss =
+                temperature_loss(log_alpha.as_tensor(), &policy.log_prob, self.target_entropy)?;
+            let value = finite("entropy coefficient loss", &loss, &place)?;
+            opt.step(&loss.backward()?)?;
+            ent_coef_loss = Some(value);
+        }
+
+        // 2. Critics, eq. (5): the soft TD target from the target critics at (s', a' ~ π(·|s')).
+        let (next_a, next_log_prob) = actor.dist_detached(&batch.next_obs)?.rsample(&eps_next)?;
+        let next_x = critic_input(&batch.next_obs, &next_a)?;
+        let target = self
+            .critic_target
+            .as_ref()
+            .ok_or_else(|| SacError::Checkpoint("SAC v2 without target critics".into()))?;
+        let tq = self.each_critic(|j| Ok(target.traced(j, &next_x)?.0.squeeze(1)?))?;
+        let y = soft_td_target(
+            &batch.rewards.affine(self.config.reward_scale, 0.0)?,
+            &batch.terminated,
+            &tq[0],
+            tq.last().unwrap_or(&tq[0]),
+            &next_log_prob,
+            alpha,
+            self.config.gamma,
+        )?;
+        let x = critic_input(&batch.obs, &batch.actions)?;
+        let halves = self.critic_gradients(&x, &y)?;
+        let (critic_loss_value, mean_q) = self.check_critic_halves(&halves, &place)?;
+        let grads: Vec<_> = halves.into_iter().map(|h| h.grads).collect();
+        self.step_critics(&grads)?;
+
+        // 3. Actor, eq. (7), through the just-updated critics.
+        let (actor_loss_value, grads) =
+            self.actor_gradients_at(&actor, &batch.obs, &policy, alpha, ActorCritic::Min, 0.0)?;
+        check("actor loss", actor_loss_value, &place)?;
+        self.actor_opt.step_with(&grads)?;
+
+        // 4. Target critics: θ̄ ← τ θ + (1 − τ) θ̄.
+        self.updates += 1;
+        if self.updates % self.config.target_update_interval == 0 {
+            self.polyak_critics()?;
+        }
+        Ok(UpdateMetrics {
+            critic_loss: critic_loss_value,
+            actor_loss: actor_loss_value,
+            ent_coef: alpha,
+            ent_coef_loss,
+            value_loss: None,
+            entropy: -scalar(&policy.log_prob.mean_all()?)?,
+            mean_q,
+        })
+    }
+
+    /// Standard-normal noise `[B, act_dim]` from the agent's generator.
+    pub(crate) fn noise(&mut self, obs: &Tensor) -> Result<Tensor> {
+        let shape = [obs.dim(0)?, self.action.width()];
+        Ok(self.rng.normal(&shape, DType::F32, &self.device)?)
+    }
+
+    /// The actor at `obs`, kept for its backward pass, and `ã`, `log π(ã|s)` from noise `eps`.
+    pub(crate) fn sample_policy(
+        &self,
+        actor: &Actor,
+        obs: &Tensor,
+        eps: &Tensor,
+    ) -> Result<PolicySample> {
+        let (out, trace) = actor.net().forward_traced(obs)?;
+        let out_leaf = Var::from_tensor(&out)?;
+        let (action, log_prob) = actor.dist_from_output(out_leaf.as_tensor())?.rsample(eps)?;
+        Ok(PolicySample {
+            out_leaf,
+            trace,
+            action,
+            log_prob,
+        })
+    }
+
+    /// The sum of the critics' half losses and their mean `Q`, or the error if a loss is not finite.
+    pub(crate) fn check_critic_halves(
+        &self,
+        halves: &[CriticHalf],
+        place: &dyn Fn() -> String,
+    ) -> Result<(f64, f64)> {
+        let mut loss = halves[0].loss.clone();
+        for h in &halves[1..] {
+            loss = (loss + &h.loss)?;
+        }
+        let value = finite("critic loss", &loss, place)?;
+        let mut mean_q = 0.0;
+        for h in halves {
+            mean_q += scalar(&h.q.mean_all()?)?;
+        }
+        Ok((value, mean_q / halves.len() as f64))
+    }
+
+    /// Each critic's half of `J_Q` at `x = [s, a]` toward the target `y`, its values `Q_j(s, a)`
+    /// and its parameter gradients (`∂/∂Q_j ½ mean((Q_j − y)²) = (Q_j − y) / B`, then the
+    /// critic's backward pass), on two threads when there are two critics and parallel is on.
+    pub fn critic_gradients(&self, x: &Tensor, y: &Tensor) -> Result<Vec<CriticHalf>> {
+        let n = x.dim(0)? as f64;
+        let critics = &self.critics;
+        self.each_critic(|j| {
+            let (q, trace) = critics.traced(j, x)?;
+            let q = q.squeeze(1)?;
+            let loss = critic_half_loss(&q, y)?;
+            let grad_q = ((&q - y)? / n)?.unsqueeze(1)?;
+            let grads = critics
+                .net(j)
+                .backward(&trace, &grad_q, true, false)?
+                .params;
+            Ok(CriticHalf { loss, q, grads })
+        })
+    }
+
+    /// Eq. (7) at observations `obs` with noise `eps` (`ã = tanh(μ + σ ε)`) and temperature
+    /// `alpha`, through the current critics: the loss and the actor's parameter gradients.
+    pub fn actor_gradients(
+        &self,
+        obs: &Tensor,
+        eps: &Tensor,
+        alpha: f64,
+    ) -> Result<(f64, Vec<Option<Tensor>>)> {
+        let actor = self.gaussian()?;
+        let policy = self.sample_policy(actor, obs, eps)?;
+        let (which, reg) = match self.config.variant {
+            crate::config::Variant::V2 => (ActorCritic::Min, 0.0),
+            crate::config::Variant::V1 => (ActorCritic::First, self.config.policy_regularization),
+        };
+        self.actor_gradients_at(actor, obs, &policy, alpha, which, reg)
+    }
+
+    /// The actor's loss for an already drawn `ã` and its gradients: `∂J_π/∂ã` from the critics'
+    /// input gradients (`−1/B` on the critic the loss reads at each sample: the smaller one for
+    /// v2, the first for v1), then `J_π` backpropagated to the actor's output with `∂J_π/∂ã` held
+    /// fixed (so `α log π` and v1's regularizer contribute directly and `−Q` through `ã`), then
+    /// the actor's backward pass.
+    pub(crate) fn actor_gradients_at(
+        &self,
+        actor: &Actor,
+        obs: &Tensor,
+        policy: &PolicySample,
+        alpha: f64,
+        which: ActorCritic,
+        regularization: f64,
+    ) -> Result<(f64, Vec<Option<Tensor>>)> {
+        let n = obs.dim(0)? as f64;
+        let critics = &self.critics;
+        let x_pi = critic_input(obs, &policy.action.detach())?;
+        let used = if which == ActorCritic::Min {
+            critics.len()
+        } else {
+            1
+        };
+        let outs = self.each_critic(|j| {
+            if j < used {
+                let (q, trace) = critics.traced(j, &x_pi)?;
+                Ok(Some((q.squeeze(1)?, trace)))
+            } else {
+                Ok(None)
+            }
+        })?;
+        let outs: Vec<(Tensor, Trace)> = outs.into_iter().flatten().collect();
+        let pi = actor.dist_from_output(policy.out_leaf.as_tensor())?;
+        let (mean, bounded_log_std) = (pi.mean(), pi.log_std());
+        // The loss value, with the papers' formulas.
+        let loss = match which {
+            ActorCritic::Min => actor_loss(
+                &policy.log_prob.detach(),
+                &outs[0].0,
+                &outs.last().unwrap_or(&outs[0]).0,
+                alpha,
+            )?,
+            ActorCritic::First => actor_loss_v1(
+                &policy.log_prob.detach(),
+                &outs[0].0,
+                alpha,
+                &mean.detach(),
+                &bounded_log_std.detach(),
+                regularization,
+            )?,
+        };
+        let loss = scalar(&loss)?;
+        // ∂(−mean Q_used)/∂Q_j: −1/B where critic j is the one the loss reads.
+        let dq: Vec<Tensor> = if outs.len() == 2 {
+            let first_is_min = outs[0].0.le(&outs[1].0)?.to_dtype(DType::F32)?;
+            vec![
+                first_is_min.affine(-1.0 / n, 0.0)?.unsqueeze(1)?,
+                first_is_min.affine(1.0 / n, -1.0 / n)?.unsqueeze(1)?,
+            ]
+        } else {
+            vec![(outs[0].0.ones_like()? * (-1.0 / n))?.unsqueeze(1)?]
+        };
+        let act_dim = self.action.width();
+        let action_grad = |j: usize| -> Result<Tensor> {
+            let dx = critics
+                .net(j)
+                .backward(&outs[j].1, &dq[j], false, true)?
+                .input;
+            let dx = dx.ok_or_else(|| SacError::Checkpoint("no input gradient".into()))?;
+            Ok(dx.narrow(1, self.obs_dim, act_dim)?)
+        };
+        let grad_action = if outs.len() == 2 {
+            let (a, b) = crate::agent::both(self.parallel, || action_grad(0), || action_grad(1))?;
+            (a + b)?
+        } else {
+            action_grad(0)?
+        };
+        let mut surrogate = ((&policy.log_prob * alpha)?.mean_all()?
+            + (&policy.action * &grad_action)?.sum_all()?)?;
+        if regularization > 0.0 {
+            let reg = (mean.sqr()?.mean_all()? + bounded_log_std.sqr()?.mean_all()?)?;
+            surrogate = (surrogate + (reg * regularization)?)?;
+        }
+        let grad_out = surrogate
+            .backward()?
+            .remove(&policy.out_leaf)
+            .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's output".into()))?;
+        let grads = actor
+            .net()
+            .backward(&policy.trace, &grad_out, true, false)?
+            .params;
+        Ok((loss, grads))
+    }
+}
+
+/// `value` if finite, else the error naming `what` and where.
+pub(crate) fn check(what: &str, value: f64, place: &dyn Fn() -> String) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(SacError::NonFinite {
+            what: what.into(),
+            value,
+            place: place(),
+        })
+    }
+}
