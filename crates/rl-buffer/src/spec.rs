@@ -25,7 +25,16 @@ pub enum ActionSpec {
 }
 
 impl ActionSpec {
-    /// `f32` values one action takes in storage.
+    /// The number of discrete actions, or the continuous action's components (what a policy
+    /// network outputs per action: logits, or a mean).
+    pub fn size(&self) -> usize {
+        match self {
+            ActionSpec::Discrete { n } => *n,
+            ActionSpec::Continuous { dim } => *dim,
+        }
+    }
+
+    /// `f32` values one action takes in storage (1 for a discrete index).
     pub fn width(&self) -> usize {
         match self {
             ActionSpec::Discrete { .. } => 1,

@@ -31,7 +31,7 @@
 //! - [`wrappers`]: time limit, action rescaling to `[-1, 1]`, observation normalization with
 //!   saveable statistics, episode statistics.
 //! - [`SyncVectorEnv`]: N envs in lockstep with autoreset that keeps each finished episode's true
-//!   final observation.
+//!   final observation; [`VecNormalize`]: SB3's shared observation / reward normalization over it.
 //! - [`probe`]: tiny tasks with known answers for debugging learners.
 //!
 //! Every environment draws its randomness from its own [`EnvRng`], seeded by `reset(Some(seed))`:
@@ -44,6 +44,7 @@ pub mod probe;
 mod registry;
 mod rng;
 mod space;
+mod vec_normalize;
 mod vector;
 pub mod wrappers;
 
@@ -52,4 +53,5 @@ pub use error::EnvError;
 pub use registry::{EnvSpec, known_ids, make, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, Discrete, OwnedAction, Space};
+pub use vec_normalize::{NormalizeConfig, NormalizeStats, VecNormalize};
 pub use vector::{SyncVectorEnv, VecAction, VecStep};

@@ -27,8 +27,8 @@ pub struct VecStep<'a> {
     pub terminated: &'a [bool],
     /// Whether each env's episode was truncated on this step.
     pub truncated: &'a [bool],
-    final_observations: &'a [f32],
-    obs_dim: usize,
+    pub(crate) final_observations: &'a [f32],
+    pub(crate) obs_dim: usize,
 }
 
 impl<'a> VecStep<'a> {

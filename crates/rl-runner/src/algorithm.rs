@@ -57,12 +57,13 @@ pub trait Algorithm {
 }
 
 /// The algorithms the runner knows.
-pub const ALGORITHMS: &[&str] = &["sac"];
+pub const ALGORITHMS: &[&str] = &["sac", "a2c"];
 
 /// The environment an algorithm trains on when none is given.
 pub fn default_env(algo: &str) -> Result<&'static str> {
     match algo {
         "sac" => Ok("Pendulum-v1"),
+        "a2c" => Ok("CartPole-v1"),
         other => Err(unknown(other)),
     }
 }
@@ -72,6 +73,7 @@ pub fn default_env(algo: &str) -> Result<&'static str> {
 pub fn preset(algo: &str, name: &str) -> Result<Option<&'static str>> {
     match algo {
         "sac" => Ok(rl_sac::presets::get(name)),
+        "a2c" => Ok(rl_a2c::presets::get(name)),
         other => Err(unknown(other)),
     }
 }
@@ -80,6 +82,7 @@ pub fn preset(algo: &str, name: &str) -> Result<Option<&'static str>> {
 pub fn preset_names(algo: &str) -> Result<&'static [&'static str]> {
     match algo {
         "sac" => Ok(rl_sac::presets::NAMES),
+        "a2c" => Ok(rl_a2c::presets::NAMES),
         other => Err(unknown(other)),
     }
 }
@@ -90,6 +93,11 @@ pub fn build(run: &RunConfig, file: &ConfigFile, device: &Device) -> Result<Box<
         "sac" => Ok(Box::new(crate::algos::sac::SacAlgorithm::new(
             run,
             &file.algo_text("sac")?,
+            device,
+        )?)),
+        "a2c" => Ok(Box::new(crate::algos::a2c::A2cAlgorithm::new(
+            run,
+            &file.algo_text("a2c")?,
             device,
         )?)),
         other => Err(unknown(other)),

@@ -44,6 +44,9 @@ pub enum RunError {
     /// From SAC.
     #[error(transparent)]
     Sac(#[from] rl_sac::SacError),
+    /// From A2C.
+    #[error(transparent)]
+    A2c(#[from] rl_a2c::A2cError),
     /// From the environments.
     #[error(transparent)]
     Env(#[from] rl_envs::EnvError),

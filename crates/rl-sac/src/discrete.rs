@@ -41,7 +41,7 @@ impl Sac {
         let alpha = self.alpha()?;
         let actor = self.categorical()?;
         let b = batch.obs.dim(0)?;
-        let n_actions = self.action.width();
+        let n_actions = self.action.size();
 
         // π(·|s), differentiable in the actor's output (its logits) only.
         let (logits, actor_trace) = actor.net().forward_traced(&batch.obs)?;

@@ -133,7 +133,7 @@ impl Sac {
 
     /// Standard-normal noise `[B, act_dim]` from the agent's generator.
     pub(crate) fn noise(&mut self, obs: &Tensor) -> Result<Tensor> {
-        let shape = [obs.dim(0)?, self.action.width()];
+        let shape = [obs.dim(0)?, self.action.size()];
         Ok(self.rng.normal(&shape, DType::F32, &self.device)?)
     }
 
@@ -270,7 +270,7 @@ impl Sac {
         } else {
             vec![(outs[0].0.ones_like()? * (-1.0 / n))?.unsqueeze(1)?]
         };
-        let act_dim = self.action.width();
+        let act_dim = self.action.size();
         let action_grad = |j: usize| -> Result<Tensor> {
             let dx = critics
                 .net(j)

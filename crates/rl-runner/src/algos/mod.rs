@@ -1,3 +1,4 @@
 //! The runner's adapters for the workspace's learners.
 
+pub(crate) mod a2c;
 pub(crate) mod sac;

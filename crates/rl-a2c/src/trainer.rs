@@ -1,0 +1,296 @@
+//! [`A2cTrainer`]: the synchronous loop — N envs in lockstep for `n_steps`, then one update.
+
+use std::path::Path;
+
+use candle_core::Tensor;
+use rl_buffer::{ActionSpec, RolloutBuffer, RolloutStep};
+use rl_envs::{BoxedEnv, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
+use rl_nn::checkpoint::{read_json, write_json};
+use serde::{Deserialize, Serialize};
+
+use crate::{A2c, A2cError, A2cMetrics, Result};
+
+/// An episode one of the envs finished (raw rewards, before any normalization).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeEnd {
+    /// Undiscounted return.
+    pub episode_return: f64,
+    /// Steps.
+    pub length: u64,
+}
+
+/// What one [`A2cTrainer::step`] (a rollout and its update) did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutReport {
+    /// Episodes that ended during the rollout.
+    pub episodes: Vec<EpisodeEnd>,
+    /// The update's metrics.
+    pub metrics: A2cMetrics,
+}
+
+/// A2C's loop, as SB3 runs it: `n_envs` copies of the environment (observations and rewards
+/// normalized with shared statistics if configured) step `n_steps` times with actions sampled
+/// from the policy (continuous actions clipped to the bounds for the env, stored unclipped), then
+/// returns and advantages are computed (bootstrapping a truncated episode from its true final
+/// observation's value) and the agent takes one update.
+#[derive(Debug)]
+pub struct A2cTrainer {
+    agent: A2c,
+    env: VecNormalize<BoxedEnv>,
+    buffer: RolloutBuffer,
+    bounds: Option<(Vec<f32>, Vec<f32>)>,
+    seed: u64,
+    counters: Counters,
+    obs: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Counters {
+    num_timesteps: u64,
+    episodes: u64,
+    returns: Vec<f64>,
+    lengths: Vec<u64>,
+    started: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedTrainer {
+    seed: u64,
+    counters: Counters,
+    obs: Vec<f32>,
+    env: serde_json::Value,
+}
+
+const TRAINER_FILE: &str = "trainer.json";
+
+impl A2cTrainer {
+    /// A trainer for `agent` on `n_envs` copies of `rl_envs::make(env_id)`; env `i` is first
+    /// reset with `seed + i`.
+    pub fn new(agent: A2c, env_id: &str, seed: u64) -> Result<Self> {
+        let config = agent.config().clone();
+        let venv = SyncVectorEnv::make(env_id, config.n_envs)?;
+        let (obs_dim, action) =
+            check_spaces(venv.observation_space(), venv.action_space(), env_id)?;
+        if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
+            return Err(A2cError::UnsupportedEnv(format!(
+                "{env_id} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
+                agent.obs_dim(),
+                agent.action_spec()
+            )));
+        }
+        let bounds = venv
+            .action_space()
+            .as_box()
+            .map(|b| (b.low().to_vec(), b.high().to_vec()));
+        let env = VecNormalize::new(
+            venv,
+            NormalizeConfig {
+                obs: config.normalize_obs,
+                reward: config.normalize_reward,
+                gamma: config.gamma,
+                ..NormalizeConfig::default()
+            },
+        )?;
+        let buffer = RolloutBuffer::new(config.n_steps, config.n_envs, obs_dim, action)?;
+        Ok(Self {
+            agent,
+            env,
+            buffer,
+            bounds,
+            seed,
+            counters: Counters {
+                returns: vec![0.0; config.n_envs],
+                lengths: vec![0; config.n_envs],
+                ..Counters::default()
+            },
+            obs: Vec::new(),
+        })
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &A2c {
+        &self.agent
+    }
+
+    /// The agent, mutably.
+    pub fn agent_mut(&mut self) -> &mut A2c {
+        &mut self.agent
+    }
+
+    /// The (normalizing) vector env.
+    pub fn env(&self) -> &VecNormalize<BoxedEnv> {
+        &self.env
+    }
+
+    /// Environment steps taken (over all envs).
+    pub fn num_timesteps(&self) -> u64 {
+        self.counters.num_timesteps
+    }
+
+    /// One rollout of `n_steps` × `n_envs` steps and the update on it.
+    pub fn step(&mut self) -> Result<RolloutReport> {
+        let n = self.agent.config().n_envs;
+        let d = self.agent.obs_dim();
+        let device = self.agent.device().clone();
+        if !self.counters.started {
+            self.obs = self.env.reset(Some(self.seed))?.to_vec();
+            self.counters.started = true;
+        }
+        let mut episodes = Vec::new();
+        for _ in 0..self.agent.config().n_steps {
+            let obs = Tensor::from_slice(&self.obs, (n, d), &device)?;
+            let acted = self.agent.act_batch(&obs, false)?;
+            let env_actions = self.env_actions(&acted.actions);
+            let step = match self.agent.action_spec() {
+                ActionSpec::Discrete { .. } => {
+                    let idx: Vec<usize> = acted.actions.iter().map(|&a| a as usize).collect();
+                    self.env.step(VecAction::Discrete(&idx))?
+                }
+                ActionSpec::Continuous { .. } => {
+                    self.env.step(VecAction::Continuous(&env_actions))?
+                }
+            };
+            let (terminated, truncated) = (step.terminated.to_vec(), step.truncated.to_vec());
+            let rewards = step.rewards.to_vec();
+            let next_obs = step.observations.to_vec();
+            // V(true final observation) where an episode was truncated: its return bootstraps.
+            let mut final_values = vec![0.0; n];
+            let finals: Vec<(usize, Vec<f32>)> = (0..n)
+                .filter(|&i| truncated[i] && !terminated[i])
+                .filter_map(|i| step.final_observation(i).map(|o| (i, o.to_vec())))
+                .collect();
+            for (i, o) in finals {
+                final_values[i] = self
+                    .agent
+                    .values(&Tensor::from_slice(&o, (1, d), &device)?)?[0];
+            }
+            check_finite("observation", &next_obs, self.counters.num_timesteps)?;
+            check_finite_f64("reward", &rewards, self.counters.num_timesteps)?;
+            self.buffer.push(RolloutStep {
+                obs: &self.obs,
+                actions: &acted.actions,
+                rewards: &rewards,
+                values: &acted.values,
+                log_probs: &acted.log_probs,
+                terminated: &terminated,
+                truncated: &truncated,
+                final_values: &final_values,
+            })?;
+            let raw = self.env.raw_rewards().to_vec();
+            for i in 0..n {
+                self.counters.returns[i] += raw[i];
+                self.counters.lengths[i] += 1;
+                if terminated[i] || truncated[i] {
+                    episodes.push(EpisodeEnd {
+                        episode_return: self.counters.returns[i],
+                        length: self.counters.lengths[i],
+                    });
+                    self.counters.episodes += 1;
+                    self.counters.returns[i] = 0.0;
+                    self.counters.lengths[i] = 0;
+                }
+            }
+            self.counters.num_timesteps += n as u64;
+            self.obs = next_obs;
+        }
+        let last = self
+            .agent
+            .values(&Tensor::from_slice(&self.obs, (n, d), &device)?)?;
+        let config = self.agent.config().clone();
+        self.buffer
+            .compute_returns_and_advantages(&last, config.gamma, config.gae_lambda)?;
+        let batch = self.buffer.batch(&device)?;
+        let metrics = self.agent.update(&batch)?;
+        self.buffer.reset();
+        Ok(RolloutReport { episodes, metrics })
+    }
+
+    /// Continuous actions clipped to the action space for the env (SB3 does the same); the
+    /// rollout keeps the unclipped ones.
+    fn env_actions(&self, actions: &[f32]) -> Vec<f32> {
+        match &self.bounds {
+            Some((low, high)) => actions
+                .iter()
+                .enumerate()
+                .map(|(k, &a)| {
+                    let j = k % low.len();
+                    a.clamp(low[j], high[j])
+                })
+                .collect(),
+            None => actions.to_vec(),
+        }
+    }
+
+    /// Saves the agent, counters and the vector env's exact state (normalization statistics
+    /// included) into the folder `dir`. A trainer loaded from it continues bit for bit.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.agent.save(dir)?;
+        let saved = SavedTrainer {
+            seed: self.seed,
+            counters: self.counters.clone(),
+            obs: self.obs.clone(),
+            env: self.env.snapshot()?,
+        };
+        let json = serde_json::to_value(&saved).map_err(|e| A2cError::Checkpoint(e.to_string()))?;
+        write_json(&dir.join(TRAINER_FILE), &json)?;
+        Ok(())
+    }
+
+    /// Restores a folder written by [`save`](Self::save).
+    pub fn load(&mut self, dir: &Path) -> Result<()> {
+        self.agent.load_into(dir)?;
+        let json = read_json(&dir.join(TRAINER_FILE))?;
+        let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
+            A2cError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
+        })?;
+        self.env.restore(&saved.env)?;
+        self.seed = saved.seed;
+        self.counters = saved.counters;
+        self.obs = saved.obs;
+        Ok(())
+    }
+}
+
+/// `(obs_dim, action)` of spaces A2C can learn on.
+pub fn check_spaces(obs: &Space, action: &Space, env: &str) -> Result<(usize, ActionSpec)> {
+    let obs_dim = match obs {
+        Space::Box(b) if b.shape().len() == 1 => b.dim(),
+        other => {
+            return Err(A2cError::UnsupportedEnv(format!(
+                "A2C needs a flat vector observation, {env} has {other}"
+            )));
+        }
+    };
+    let action = match action {
+        Space::Discrete(d) => ActionSpec::Discrete { n: d.n() },
+        Space::Box(b) if b.shape().len() == 1 => ActionSpec::Continuous { dim: b.dim() },
+        other => {
+            return Err(A2cError::UnsupportedEnv(format!(
+                "A2C needs a discrete or flat box action space, {env} has {other}"
+            )));
+        }
+    };
+    Ok((obs_dim, action))
+}
+
+fn check_finite(what: &str, values: &[f32], step: u64) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(A2cError::NonFinite {
+            what: format!("{what} component {i}"),
+            value: f64::from(values[i]),
+            place: format!("environment step {step}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_finite_f64(what: &str, values: &[f64], step: u64) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(A2cError::NonFinite {
+            what: format!("{what} of env {i}"),
+            value: values[i],
+            place: format!("environment step {step}"),
+        }),
+        None => Ok(()),
+    }
+}
