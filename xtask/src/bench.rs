@@ -23,7 +23,8 @@ const ENV_IDS: [&str; 5] = [
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
-    /// Benchmarks to run (default: all). Known: env-step, replay-sample, sac-update.
+    /// Benchmarks to run (default: all). Known: env-step, replay-sample, sac-update,
+    /// a2c-cartpole, sac-e2e.
     names: Vec<String>,
     /// Also run the Python peers (needs the venv from ../shared/anchors/python/setup.sh).
     #[arg(long)]
@@ -34,6 +35,12 @@ pub(crate) struct BenchArgs {
     /// Seconds each measurement of ours runs.
     #[arg(long, default_value_t = 1.0)]
     seconds: f64,
+    /// Environment steps of the a2c-cartpole benchmark.
+    #[arg(long, default_value_t = 500_000)]
+    a2c_steps: u64,
+    /// Environment steps of the sac-e2e benchmark.
+    #[arg(long, default_value_t = 20_000)]
+    sac_steps: u64,
     /// Write the results as JSON (keys documented in docs/benchmarks.md).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -103,7 +110,13 @@ struct Machine {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
-    let known = ["env-step", "replay-sample", "sac-update"];
+    let known = [
+        "env-step",
+        "replay-sample",
+        "sac-update",
+        "a2c-cartpole",
+        "sac-e2e",
+    ];
     let names: Vec<&str> = if args.names.is_empty() {
         known.to_vec()
     } else {
@@ -153,6 +166,8 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             "env-step" => report.results.extend(env_step(args, peers.as_ref())?),
             "replay-sample" => report.results.extend(replay_sample(args)?),
             "sac-update" => report.results.extend(sac_update(args, peers.as_ref())?),
+            "a2c-cartpole" => report.results.extend(a2c_cartpole(args, peers.as_ref())?),
+            "sac-e2e" => report.results.extend(sac_e2e(args, peers.as_ref())?),
             _ => unreachable!("checked above"),
         }
     }
@@ -365,6 +380,142 @@ fn sac_update(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement
     }])
 }
 
+/// A2C training on CartPole-v1 with 8 envs for `--a2c-steps` (default 500k) steps, SB3's
+/// defaults with ent_coef 0 (the zoo's settings; `sb3_a2c_cartpole.py` is the peer, with its
+/// default 2 torch threads). Steps per second of training (no evaluation in either).
+fn a2c_cartpole(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
+    use rl_a2c::{A2c, A2cConfig, A2cTrainer};
+    let steps = args.a2c_steps;
+    let mut ours = Vec::new();
+    let mut peer = Vec::new();
+    for rep in 0..args.repeats {
+        eprintln!("a2c-cartpole: repeat {}/{}", rep + 1, args.repeats);
+        let config = A2cConfig::preset("CartPole-v1")?;
+        let agent = A2c::new(
+            config,
+            4,
+            rl_buffer::ActionSpec::Discrete { n: 2 },
+            &candle_core::Device::Cpu,
+            rep as u64,
+        )?;
+        let mut trainer = A2cTrainer::new(agent, "CartPole-v1", rep as u64)?;
+        let start = Instant::now();
+        while trainer.num_timesteps() < steps {
+            trainer.step()?;
+        }
+        ours.push(trainer.num_timesteps() as f64 / start.elapsed().as_secs_f64());
+        if let Some(p) = peers {
+            let json = peer_script(
+                p,
+                "sb3_a2c_cartpole.py",
+                &[
+                    "--timesteps",
+                    &steps.to_string(),
+                    "--seed",
+                    &rep.to_string(),
+                ],
+            )?;
+            peer.push(
+                json["fps"]
+                    .as_f64()
+                    .context("sb3_a2c_cartpole.py: no fps")?,
+            );
+        }
+    }
+    Ok(vec![measurement(
+        format!("a2c-cartpole/8envs-{steps}steps"),
+        "env steps/s",
+        ours,
+        peers.map(|_| peer),
+    )])
+}
+
+/// SAC on Pendulum-v1 end to end for `--sac-steps` (default 20k) steps: acting, stepping the env,
+/// storing, sampling and one update per step with the zoo's settings (lr 1e-3, 256-256, batch
+/// 256), `sb3_sac_pendulum.py` the peer (its default 2 torch threads). Steps per second of
+/// training (no evaluation in either).
+fn sac_e2e(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
+    use rl_sac::{Sac, SacConfig, SacTrainer};
+    let steps = args.sac_steps;
+    let mut ours = Vec::new();
+    let mut peer = Vec::new();
+    for rep in 0..args.repeats {
+        eprintln!("sac-e2e: repeat {}/{}", rep + 1, args.repeats);
+        let config = SacConfig::preset("Pendulum-v1")?;
+        let agent = Sac::new(
+            config,
+            3,
+            rl_sac::ActionSpec::Continuous { dim: 1 },
+            &candle_core::Device::Cpu,
+            rep as u64,
+        )?;
+        let mut trainer = SacTrainer::new(agent, make("Pendulum-v1")?, rep as u64)?;
+        let start = Instant::now();
+        while trainer.num_timesteps() < steps {
+            trainer.step()?;
+        }
+        ours.push(trainer.num_timesteps() as f64 / start.elapsed().as_secs_f64());
+        if let Some(p) = peers {
+            let json = peer_script(
+                p,
+                "sb3_sac_pendulum.py",
+                &[
+                    "--timesteps",
+                    &steps.to_string(),
+                    "--seed",
+                    &rep.to_string(),
+                ],
+            )?;
+            peer.push(
+                json["fps"]
+                    .as_f64()
+                    .context("sb3_sac_pendulum.py: no fps")?,
+            );
+        }
+    }
+    Ok(vec![measurement(
+        format!("sac-e2e/pendulum-{steps}steps"),
+        "env steps/s",
+        ours,
+        peers.map(|_| peer),
+    )])
+}
+
+/// A measurement with the pairwise ratios `ours[i] / peer[i]`.
+fn measurement(
+    name: String,
+    unit: &'static str,
+    ours: Vec<f64>,
+    peer: Option<Vec<f64>>,
+) -> Measurement {
+    Measurement {
+        name,
+        unit,
+        ratio: peer
+            .as_ref()
+            .map(|p| Stats::of(ours.iter().zip(p).map(|(a, b)| a / b).collect())),
+        ours: Stats::of(ours),
+        peer: peer.map(Stats::of),
+    }
+}
+
+/// Runs an anchor script and parses the one JSON line it prints.
+fn peer_script(peers: &Peers, script: &str, args: &[&str]) -> Result<serde_json::Value> {
+    let out = Command::new(&peers.python)
+        .current_dir(&peers.anchors)
+        .arg(script)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {script}"))?;
+    if !out.status.success() {
+        bail!("{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line.trim())
+        .with_context(|| format!("{script} printed something other than a JSON line"))
+}
+
 /// `torch_sac_update.py --threads N`: the median updates/s of its repeats.
 fn torch_updates_per_second(peers: &Peers, threads: usize) -> Result<f64> {
     let out = Command::new(&peers.python)
@@ -469,7 +620,7 @@ fn print_table(results: &[Measurement]) {
 }
 
 /// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
-fn utc_now() -> String {
+pub(crate) fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

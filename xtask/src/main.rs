@@ -5,6 +5,8 @@
 //! - `cargo xtask eval RUN_DIR [--episodes N]`: evaluate a run's latest checkpoint.
 //! - `cargo xtask bench [NAME ...] [--peers] [--json FILE]`: benchmarks, optionally side by side
 //!   with the Python peers measured in the same run.
+//! - `cargo xtask regress [--tier smoke|full] [--baseline report.json]`: the regression table
+//!   (`xtask/regress.toml`) trained and judged; a markdown and JSON report and a PNG of curves.
 
 #![allow(
     clippy::print_stdout,
@@ -19,7 +21,11 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod regress;
 mod train;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +44,8 @@ enum Command {
     Eval(train::EvalArgs),
     /// Run benchmarks (all, or the named ones) and print a table.
     Bench(bench::BenchArgs),
+    /// Train the regression table's rows and check them against their thresholds.
+    Regress(regress::RegressArgs),
 }
 
 /// The workspace's root folder (xtask's parent).
@@ -46,10 +54,28 @@ fn workspace_root() -> std::path::PathBuf {
     xtask.parent().unwrap_or(xtask).to_path_buf()
 }
 
+/// Set by the first Ctrl-C: training stops before its next step, checkpoints and exits (130);
+/// a second Ctrl-C exits at once.
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("second Ctrl-C: exiting without a final checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "Ctrl-C: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)"
+        );
+    })?;
+    Ok(stop)
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Train(args) => train::train_cmd(args),
+        Command::Train(args) => train::train_cmd(args, stop_flag()?),
         Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
+        Command::Regress(args) => regress::run(&args),
     }
 }

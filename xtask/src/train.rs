@@ -1,6 +1,8 @@
 //! `cargo xtask train` and `cargo xtask eval`: thin fronts over `rl-runner`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 use clap::Args;
@@ -57,7 +59,7 @@ pub(crate) struct EvalArgs {
     device: String,
 }
 
-pub(crate) fn train_cmd(args: TrainArgs) -> Result<()> {
+pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
     let device = parse_device(&args.device)?;
     let options = TrainOptions {
         algo: args.algo.to_lowercase(),
@@ -71,8 +73,24 @@ pub(crate) fn train_cmd(args: TrainArgs) -> Result<()> {
         out: args.out,
         resume: args.resume,
         progress: !args.no_progress,
+        stop: Some(stop),
     };
     let s = train(&options, &device)?;
+    if s.interrupted {
+        println!(
+            "{} {} seed {}: interrupted at step {} after {:.1} s; checkpoint {} in {}; continue with: cargo xtask train {} --resume {}",
+            s.algo.to_uppercase(),
+            s.env,
+            s.seed,
+            s.env_steps,
+            s.wall_seconds,
+            s.checkpoint,
+            s.run_dir,
+            s.algo,
+            s.run_dir
+        );
+        std::process::exit(130);
+    }
     println!(
         "{} {} seed {}: {} steps in {:.1} s ({:.0} steps/s); eval {:.1} ± {:.1} over {} episodes; results in {}",
         s.algo.to_uppercase(),

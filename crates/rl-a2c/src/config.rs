@@ -78,15 +78,15 @@ impl Default for A2cConfig {
 impl A2cConfig {
     /// Parses the `[a2c]` table of a preset or config file (TOML). Unknown keys are an error.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let file: toml::Table =
-            toml::from_str(text).map_err(|e| A2cError::Config(e.to_string()))?;
-        let table = file
-            .get("a2c")
-            .cloned()
-            .unwrap_or(toml::Value::Table(toml::Table::new()));
-        let config: Self = table
-            .try_into()
-            .map_err(|e: toml::de::Error| A2cError::Config(format!("[a2c] {}", e.message())))?;
+        // Deserialized in place (not through an intermediate table) so an error quotes the
+        // offending line and key.
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            a2c: Option<A2cConfig>,
+        }
+        let file: File = toml::from_str(text).map_err(|e| A2cError::Config(e.to_string()))?;
+        let config = file.a2c.unwrap_or_default();
         config.validate()?;
         Ok(config)
     }

@@ -1,7 +1,11 @@
 //! [`SegmentReplay`]: ACER's experience replay of fixed-length trajectory segments.
 
+use std::path::Path;
+
 use candle_core::{Device, Tensor};
 use rl_math::SeededRng;
+use rl_math::persist::{Column, Loaded, save};
+use serde::{Deserialize, Serialize};
 
 use crate::spec::{check_finite, flag_tensor, gather};
 use crate::{ActionSpec, BufferError, Result};
@@ -132,9 +136,24 @@ impl SegmentReplay {
         self.max_segments
     }
 
-    /// Stores a segment, replacing the oldest when full. Wrong lengths, non-finite values, invalid
-    /// actions or behaviour probabilities outside `[0, 1]` are errors, and nothing is stored.
-    pub fn push(&mut self, s: Segment<'_>) -> Result<()> {
+    /// Steps per segment.
+    pub fn seg_len(&self) -> usize {
+        self.seg_len
+    }
+
+    /// Observation components.
+    pub fn obs_dim(&self) -> usize {
+        self.obs_dim
+    }
+
+    /// The action kind and size.
+    pub fn action_spec(&self) -> ActionSpec {
+        self.action
+    }
+
+    /// Checks a segment has this memory's shape and valid values (wrong lengths, non-finite
+    /// values, invalid actions or behaviour probabilities outside `[0, 1]` are errors).
+    pub fn check(&self, s: &Segment<'_>) -> Result<()> {
         let (t, d) = (self.seg_len, self.obs_dim);
         check_finite("segment observations", s.obs, (t + 1) * d)?;
         check_finite("segment actions", s.actions, t * self.action.width())?;
@@ -162,6 +181,13 @@ impl SegmentReplay {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Stores a segment, replacing the oldest when full. A segment [`check`](Self::check)
+    /// rejects is an error, and nothing is stored.
+    pub fn push(&mut self, s: Segment<'_>) -> Result<()> {
+        self.check(&s)?;
         let columns: [(&mut Vec<f32>, &[f32]); 5] = [
             (&mut self.obs, s.obs),
             (&mut self.actions, s.actions),
@@ -194,25 +220,160 @@ impl SegmentReplay {
             });
         }
         let idx = rng.indices(self.len, batch_size)?;
-        let (b, t, d) = (idx.len(), self.seg_len, self.obs_dim);
-        let w = self.action.width();
+        let (t, d, w) = (self.seg_len, self.obs_dim, self.action.width());
+        self.tensors(
+            Columns {
+                obs: gather(&self.obs, (t + 1) * d, &idx),
+                actions: gather(&self.actions, t * w, &idx),
+                rewards: gather(&self.rewards, t, &idx),
+                behaviour: gather(&self.behaviour, t * self.dist_dim, &idx),
+                terminated: gather(&self.terminated, t, &idx),
+                truncated: gather(&self.truncated, t, &idx),
+                final_obs: gather(&self.final_obs, t * d, &idx),
+            },
+            idx.len(),
+            device,
+        )
+    }
+
+    /// Fresh segments (not stored) as a batch shaped like [`sample`](Self::sample)'s: ACER's
+    /// on-policy update runs on the rollout it just collected. Each segment is
+    /// [`check`](Self::check)ed.
+    pub fn stack(&self, segments: &[Segment<'_>], device: &Device) -> Result<SegmentBatch> {
+        if segments.is_empty() {
+            return Err(BufferError::NotEnough {
+                requested: 1,
+                stored: 0,
+            });
+        }
+        let mut c = Columns::default();
+        for s in segments {
+            self.check(s)?;
+            c.obs.extend_from_slice(s.obs);
+            c.actions.extend_from_slice(s.actions);
+            c.rewards.extend_from_slice(s.rewards);
+            c.behaviour.extend_from_slice(s.behaviour);
+            c.terminated.extend_from_slice(s.terminated);
+            c.truncated.extend_from_slice(s.truncated);
+            c.final_obs.extend_from_slice(s.final_obs);
+        }
+        self.tensors(c, segments.len(), device)
+    }
+
+    fn tensors(&self, c: Columns, b: usize, device: &Device) -> Result<SegmentBatch> {
+        let (t, d) = (self.seg_len, self.obs_dim);
         Ok(SegmentBatch {
-            obs: Tensor::from_vec(gather(&self.obs, (t + 1) * d, &idx), (b, t + 1, d), device)?,
-            actions: self
-                .action
-                .tensor(gather(&self.actions, t * w, &idx), &[b, t], device)?,
-            rewards: Tensor::from_vec(gather(&self.rewards, t, &idx), (b, t), device)?,
-            behaviour: Tensor::from_vec(
-                gather(&self.behaviour, t * self.dist_dim, &idx),
-                (b, t, self.dist_dim),
-                device,
-            )?,
-            terminated: flag_tensor(gather(&self.terminated, t, &idx), &[b, t], device)?,
-            truncated: flag_tensor(gather(&self.truncated, t, &idx), &[b, t], device)?,
-            final_obs: Tensor::from_vec(gather(&self.final_obs, t * d, &idx), (b, t, d), device)?,
+            obs: Tensor::from_vec(c.obs, (b, t + 1, d), device)?,
+            actions: self.action.tensor(c.actions, &[b, t], device)?,
+            rewards: Tensor::from_vec(c.rewards, (b, t), device)?,
+            behaviour: Tensor::from_vec(c.behaviour, (b, t, self.dist_dim), device)?,
+            terminated: flag_tensor(c.terminated, &[b, t], device)?,
+            truncated: flag_tensor(c.truncated, &[b, t], device)?,
+            final_obs: Tensor::from_vec(c.final_obs, (b, t, d), device)?,
         })
     }
+
+    /// Saves the memory (stored segments and ring position) to `path` in safetensors format,
+    /// atomically: an interrupted save leaves any previous file intact.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let (n, t, d, w) = (self.len, self.seg_len, self.obs_dim, self.action.width());
+        let header = Header {
+            kind: KIND.into(),
+            max_segments: self.max_segments,
+            seg_len: t,
+            obs_dim: d,
+            action: self.action,
+            dist_dim: self.dist_dim,
+            pos: self.pos,
+            len: n,
+        };
+        Ok(save(
+            path,
+            &header,
+            &[
+                Column::f32("obs", vec![n, t + 1, d], &self.obs),
+                Column::f32("actions", vec![n, t, w], &self.actions),
+                Column::f32("rewards", vec![n, t], &self.rewards),
+                Column::f32("behaviour", vec![n, t, self.dist_dim], &self.behaviour),
+                Column::bools("terminated", vec![n, t], &self.terminated),
+                Column::bools("truncated", vec![n, t], &self.truncated),
+                Column::f32("final_obs", vec![n, t, d], &self.final_obs),
+            ],
+        )?)
+    }
+
+    /// Loads a memory saved by [`save`](Self::save). A truncated or corrupted file, or one
+    /// written by another kind of buffer, is an error that says so.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = Loaded::read(path)?;
+        let h: Header = file.header()?;
+        if h.kind != KIND {
+            return Err(file
+                .corrupt(format!("it holds a {:?}, not a segment replay", h.kind))
+                .into());
+        }
+        let mut buf = Self::new(
+            h.max_segments * h.seg_len,
+            h.seg_len,
+            h.obs_dim,
+            h.action,
+            h.dist_dim,
+        )
+        .map_err(|e| file.corrupt(format!("header: {e}")))?;
+        let (n, m) = (h.len, h.max_segments);
+        if buf.max_segments != m || n > m || h.pos >= m || (n < m && h.pos != n) {
+            return Err(file
+                .corrupt(format!(
+                    "inconsistent ring state: len {n}, pos {}, capacity {m} segments",
+                    h.pos
+                ))
+                .into());
+        }
+        let (t, d, w) = (h.seg_len, h.obs_dim, h.action.width());
+        buf.obs = file.f32("obs", &[n, t + 1, d])?;
+        buf.actions = file.f32("actions", &[n, t, w])?;
+        buf.rewards = file.f32("rewards", &[n, t])?;
+        buf.behaviour = file.f32("behaviour", &[n, t, h.dist_dim])?;
+        buf.terminated = file.bools("terminated", &[n, t])?;
+        buf.truncated = file.bools("truncated", &[n, t])?;
+        buf.final_obs = file.f32("final_obs", &[n, t, d])?;
+        buf.pos = h.pos;
+        buf.len = n;
+        for i in 0..n * t {
+            buf.action
+                .check(&buf.actions[i * w..(i + 1) * w])
+                .map_err(|e| file.corrupt(format!("step {i}: {e}")))?;
+        }
+        Ok(buf)
+    }
 }
+
+/// Segment columns gathered for a batch.
+#[derive(Default)]
+struct Columns {
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
+    behaviour: Vec<f32>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    final_obs: Vec<f32>,
+}
+
+/// What a saved memory's header records.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    kind: String,
+    max_segments: usize,
+    seg_len: usize,
+    obs_dim: usize,
+    action: ActionSpec,
+    dist_dim: usize,
+    pos: usize,
+    len: usize,
+}
+
+const KIND: &str = "rl-buffer/segments/1";
 
 /// Writes one segment's `values` into slot `pos` of `col` (appending while the ring fills).
 fn store<T: Copy>(col: &mut Vec<T>, values: &[T], pos: usize, filling: bool) {

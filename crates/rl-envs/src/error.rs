@@ -103,6 +103,14 @@ pub enum EnvError {
     /// A wrapper or vectorized env was built with settings that cannot work.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// [`check_env`](crate::check_env) found the environment breaking the contract.
+    #[error("check_env({env}): {problem}")]
+    CheckFailed {
+        /// The environment's id.
+        env: String,
+        /// The broken rule.
+        problem: String,
+    },
     /// An observation with a NaN or infinite component (reported by wrappers that check).
     #[error("observation component {index} is {value}: observations must be finite")]
     NonFiniteObservation {

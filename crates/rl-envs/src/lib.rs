@@ -33,10 +33,14 @@
 //! - [`SyncVectorEnv`]: N envs in lockstep with autoreset that keeps each finished episode's true
 //!   final observation; [`VecNormalize`]: SB3's shared observation / reward normalization over it.
 //! - [`probe`]: tiny tasks with known answers for debugging learners.
+//! - [`check_env`]: checks a user-written environment keeps the contract (Gymnasium's
+//!   `check_env`): spaces, observation sizes, finite values, determinism under a seed, invalid
+//!   actions rejected, snapshot / restore.
 //!
 //! Every environment draws its randomness from its own [`EnvRng`], seeded by `reset(Some(seed))`:
 //! the same seed gives the same episode on every run and platform.
 
+mod checker;
 pub mod classic;
 mod env;
 mod error;
@@ -48,6 +52,7 @@ mod vec_normalize;
 mod vector;
 pub mod wrappers;
 
+pub use checker::{CheckReport, check_env};
 pub use env::{Action, BoxedEnv, Env, Step};
 pub use error::EnvError;
 pub use registry::{EnvSpec, known_ids, make, spec};

@@ -81,13 +81,40 @@ impl CheckpointDir {
             }
         };
         let dir = self.root.join(&name);
-        if name.is_empty() || name.contains('/') || !dir.is_dir() {
+        if name.is_empty() || name.contains('/') {
             return Err(NnError::Checkpoint {
                 path: pointer.display().to_string(),
                 reason: format!("points at {name:?}, which is not a checkpoint folder"),
             });
         }
+        if !dir.is_dir() {
+            // Only a save of the same name interrupted between removing the old folder and
+            // renaming the new one leaves this; every folder not named `.tmp-*` is complete, so
+            // the newest one is the checkpoint to use.
+            return match self.newest_complete() {
+                Some(found) => Ok(Some(found)),
+                None => Err(NnError::Checkpoint {
+                    path: pointer.display().to_string(),
+                    reason: format!(
+                        "points at {name:?}, which is missing, and no other checkpoint exists"
+                    ),
+                }),
+            };
+        }
         Ok(Some(dir))
+    }
+
+    /// The newest complete checkpoint folder by name (names sort by step).
+    fn newest_complete(&self) -> Option<PathBuf> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.root)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with(".tmp-"))
+            .collect();
+        names.sort();
+        names.pop().map(|n| self.root.join(n))
     }
 
     /// Deletes all but the newest `keep` checkpoints (by name order; `current` is always kept),

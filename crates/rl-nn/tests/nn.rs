@@ -138,5 +138,16 @@ fn corrupt_tensor_files_are_named_errors() {
 
     std::fs::write(dir.path().join("LATEST"), "step-9\n").unwrap();
     let err = CheckpointDir::new(dir.path()).latest().unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    std::fs::write(dir.path().join("LATEST"), "../elsewhere\n").unwrap();
+    let err = CheckpointDir::new(dir.path()).latest().unwrap_err();
     assert!(err.to_string().contains("not a checkpoint folder"), "{err}");
+    // A pointer to a folder removed by an interrupted re-save falls back to the newest complete
+    // checkpoint.
+    for name in ["step-1", "step-2", ".tmp-step-3-1"] {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+    }
+    std::fs::write(dir.path().join("LATEST"), "step-3\n").unwrap();
+    let found = CheckpointDir::new(dir.path()).latest().unwrap().unwrap();
+    assert!(found.ends_with("step-2"), "{}", found.display());
 }

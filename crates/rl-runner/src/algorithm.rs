@@ -57,13 +57,14 @@ pub trait Algorithm {
 }
 
 /// The algorithms the runner knows.
-pub const ALGORITHMS: &[&str] = &["sac", "a2c"];
+pub const ALGORITHMS: &[&str] = &["sac", "a2c", "acer"];
 
 /// The environment an algorithm trains on when none is given.
 pub fn default_env(algo: &str) -> Result<&'static str> {
     match algo {
         "sac" => Ok("Pendulum-v1"),
         "a2c" => Ok("CartPole-v1"),
+        "acer" => Ok("CartPole-v1"),
         other => Err(unknown(other)),
     }
 }
@@ -74,6 +75,7 @@ pub fn preset(algo: &str, name: &str) -> Result<Option<&'static str>> {
     match algo {
         "sac" => Ok(rl_sac::presets::get(name)),
         "a2c" => Ok(rl_a2c::presets::get(name)),
+        "acer" => Ok(rl_acer::presets::get(name)),
         other => Err(unknown(other)),
     }
 }
@@ -83,6 +85,7 @@ pub fn preset_names(algo: &str) -> Result<&'static [&'static str]> {
     match algo {
         "sac" => Ok(rl_sac::presets::NAMES),
         "a2c" => Ok(rl_a2c::presets::NAMES),
+        "acer" => Ok(rl_acer::presets::NAMES),
         other => Err(unknown(other)),
     }
 }
@@ -98,6 +101,11 @@ pub fn build(run: &RunConfig, file: &ConfigFile, device: &Device) -> Result<Box<
         "a2c" => Ok(Box::new(crate::algos::a2c::A2cAlgorithm::new(
             run,
             &file.algo_text("a2c")?,
+            device,
+        )?)),
+        "acer" => Ok(Box::new(crate::algos::acer::AcerAlgorithm::new(
+            run,
+            &file.algo_text("acer")?,
             device,
         )?)),
         other => Err(unknown(other)),

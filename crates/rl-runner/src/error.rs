@@ -47,6 +47,9 @@ pub enum RunError {
     /// From A2C.
     #[error(transparent)]
     A2c(#[from] rl_a2c::A2cError),
+    /// From ACER.
+    #[error(transparent)]
+    Acer(#[from] rl_acer::AcerError),
     /// From the environments.
     #[error(transparent)]
     Env(#[from] rl_envs::EnvError),

@@ -7,10 +7,13 @@
 )]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rl_envs::OwnedAction;
 use rl_nn::checkpoint::{CheckpointDir, read_json, write_json};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +49,9 @@ pub struct TrainOptions {
     pub resume: Option<PathBuf>,
     /// Show a progress bar (when stderr is a terminal).
     pub progress: bool,
+    /// When set (by a Ctrl-C handler, say), training stops before its next step, writes a
+    /// checkpoint at the step it reached and returns a summary marked `interrupted`.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// `summary.json`: what a finished run reports (scripts and CI read it).
@@ -77,6 +83,11 @@ pub struct Summary {
     pub checkpoint: String,
     /// The run folder.
     pub run_dir: String,
+    /// Training was stopped early through [`TrainOptions::stop`] (no final evaluation; the
+    /// evaluation figures are the last periodic one's, or NaN). `summary.json` is written only
+    /// by runs that finish.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// What the runner keeps in each checkpoint beside the algorithm's files (`run.json`).
@@ -230,7 +241,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
         algo.as_mut(),
         resumed_from,
         device,
-        options.progress,
+        (options.progress, options.stop.as_deref()),
     )
 }
 
@@ -240,7 +251,7 @@ fn run_loop(
     algo: &mut dyn Algorithm,
     resumed: Option<RunState>,
     device: &Device,
-    progress: bool,
+    (progress, stop): (bool, Option<&AtomicBool>),
 ) -> Result<Summary> {
     let start_step = algo.num_timesteps();
     let mut logs = Logs::open(dir, resumed.as_ref().map(|s| s.step))?;
@@ -261,7 +272,12 @@ fn run_loop(
     let mut next_ckpt = next_multiple(start_step, run.checkpoint_freq);
     let mut next_log = next_multiple(start_step, run.log_interval.max(1));
 
+    let mut interrupted = false;
     while algo.num_timesteps() < run.n_timesteps {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            interrupted = true;
+            break;
+        }
         let progress = algo.train_step().map_err(|e| RunError::Stopped {
             step: algo.num_timesteps(),
             checkpoint: last_ckpt.clone(),
@@ -314,6 +330,38 @@ fn run_loop(
 
     let step = algo.num_timesteps();
     logs.flush_train(step, total_updates, wall())?;
+    if interrupted {
+        logs.flush()?;
+        if !last_ckpt.ends_with(&checkpoint_name(step)) {
+            last_ckpt = checkpoint(&ckpt, run, algo, (step, episodes, total_updates, wall()))?;
+        }
+        bar.finish_and_clear();
+        let returns = last_eval.map(|(_, r)| r).unwrap_or_default();
+        let (mean, std) = if returns.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            mean_std(&returns)
+        };
+        let wall_seconds = wall();
+        return Ok(Summary {
+            algo: run.algo.clone(),
+            env: run.env.clone(),
+            seed: run.seed,
+            env_steps: step,
+            wall_seconds,
+            steps_per_second: step as f64 / wall_seconds.max(1e-9),
+            eval_episodes: returns.len(),
+            eval_mean_return: mean,
+            eval_std_return: std,
+            eval_returns: returns,
+            device: device_name(device),
+            checkpoint: Path::new(&last_ckpt)
+                .strip_prefix(dir)
+                .map_or(last_ckpt.clone(), |p| p.display().to_string()),
+            run_dir: dir.display().to_string(),
+            interrupted: true,
+        });
+    }
     let returns = match last_eval {
         Some((s, r)) if s == step => r,
         _ => {
@@ -355,6 +403,7 @@ fn run_loop(
             .strip_prefix(dir)
             .map_or(last_ckpt.clone(), |p| p.display().to_string()),
         run_dir: dir.display().to_string(),
+        interrupted: false,
     };
     let json = serde_json::to_value(&summary).map_err(|e| RunError::Config(e.to_string()))?;
     write_json(&dir.join("summary.json"), &json)?;
@@ -387,12 +436,22 @@ pub fn evaluate_algorithm(
     episodes: usize,
 ) -> Result<Vec<f64>> {
     let mut env = algo.eval_env()?;
+    // Continuous actions are clipped to the bounds, as training clips what it sends the env.
+    let bounds = env
+        .action_space()
+        .as_box()
+        .map(|b| (b.low().to_vec(), b.high().to_vec()));
     let mut returns = Vec::with_capacity(episodes);
     for i in 0..episodes {
         let mut obs = env.reset(Some(eval_seed(seed, i)))?.to_vec();
         let mut total = 0.0;
         loop {
-            let action = algo.act_deterministic(&obs)?;
+            let mut action = algo.act_deterministic(&obs)?;
+            if let (OwnedAction::Continuous(a), Some((low, high))) = (&mut action, &bounds) {
+                for (x, (lo, hi)) in a.iter_mut().zip(low.iter().zip(high)) {
+                    *x = x.clamp(*lo, *hi);
+                }
+            }
             let step = env.step(action.as_action())?;
             total += step.reward;
             if step.terminated || step.truncated {

@@ -136,6 +136,102 @@ fn resuming_with_the_buffer_matches_an_uninterrupted_run() {
     }
 }
 
+/// Train `2n` steps straight; train `n`, stop, resume to `2n`: the metrics must be identical
+/// (CPU, same seed), for every algorithm.
+#[test]
+fn every_algorithm_resumes_bit_for_bit() {
+    for (algo, n, sets) in [
+        (
+            "a2c",
+            2000,
+            vec![
+                "run.eval_freq=2000",
+                "run.checkpoint_freq=2000",
+                "run.log_interval=400",
+            ],
+        ),
+        (
+            "acer",
+            1600,
+            vec![
+                "run.eval_freq=1600",
+                "run.checkpoint_freq=1600",
+                "run.log_interval=320",
+            ],
+        ),
+        (
+            "sac",
+            300,
+            vec![
+                "net_arch=[32, 32]",
+                "batch_size=32",
+                "run.eval_freq=300",
+                "run.checkpoint_freq=300",
+                "run.log_interval=50",
+            ],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (straight, split) = (dir.path().join("straight"), dir.path().join("split"));
+        let opts = |out: &Path, steps: u64| TrainOptions {
+            algo: algo.into(),
+            steps: Some(steps),
+            out: Some(out.to_path_buf()),
+            save_buffer: true,
+            sets: sets
+                .iter()
+                .map(|s| s.to_string())
+                .chain(["run.eval_episodes=2".into()])
+                .collect(),
+            ..TrainOptions::default()
+        };
+        let s1 = train(&opts(&straight, 2 * n), &Device::Cpu).unwrap();
+        train(&opts(&split, n), &Device::Cpu).unwrap();
+        let resume = TrainOptions {
+            algo: algo.into(),
+            resume: Some(split.clone()),
+            steps: Some(2 * n),
+            ..TrainOptions::default()
+        };
+        let s2 = train(&resume, &Device::Cpu).unwrap();
+        assert_eq!(s1.env_steps, s2.env_steps, "{algo}");
+        assert_eq!(s1.eval_returns, s2.eval_returns, "{algo}");
+        for f in ["train.csv", "episodes.csv", "eval.csv"] {
+            assert_eq!(
+                metrics(&straight, f),
+                metrics(&split, f),
+                "{algo}: {f} differs"
+            );
+        }
+    }
+}
+
+/// A stop request (what Ctrl-C sets) ends the run before its next step with a checkpoint there,
+/// and the run resumes from it.
+#[test]
+fn a_stop_request_checkpoints_and_resumes() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let stop = Arc::new(AtomicBool::new(true));
+    let mut o = options(&out, 400);
+    o.stop = Some(stop);
+    let s = train(&o, &Device::Cpu).unwrap();
+    assert!(s.interrupted);
+    assert_eq!(s.env_steps, 0);
+    assert!(out.join("checkpoints/LATEST").is_file());
+    assert!(!out.join("summary.json").exists());
+    let resume = TrainOptions {
+        algo: "sac".into(),
+        resume: Some(out.clone()),
+        steps: Some(200),
+        ..TrainOptions::default()
+    };
+    let s = train(&resume, &Device::Cpu).unwrap();
+    assert!(!s.interrupted && s.env_steps == 200);
+}
+
 #[test]
 fn user_mistakes_are_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -190,15 +190,15 @@ pub enum LogStdMode {
 impl SacConfig {
     /// Parses the `[sac]` table of a preset or config file (TOML). Unknown keys are an error.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let file: toml::Table =
-            toml::from_str(text).map_err(|e| SacError::Config(e.to_string()))?;
-        let table = file
-            .get("sac")
-            .cloned()
-            .unwrap_or(toml::Value::Table(toml::Table::new()));
-        let config: Self = table
-            .try_into()
-            .map_err(|e: toml::de::Error| SacError::Config(format!("[sac] {}", e.message())))?;
+        // Deserialized in place (not through an intermediate table) so an error quotes the
+        // offending line and key.
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            sac: Option<SacConfig>,
+        }
+        let file: File = toml::from_str(text).map_err(|e| SacError::Config(e.to_string()))?;
+        let config = file.sac.unwrap_or_default();
         config.validate()?;
         Ok(config)
     }

@@ -1,0 +1,349 @@
+//! [`AcerTrainer`]: N envs in lockstep for `n_steps`, one on-policy update on the fresh
+//! segments, then `Poisson(replay_ratio)` off-policy updates on segments from the replay memory.
+
+use std::path::Path;
+
+use candle_core::Tensor;
+use rand_distr::{Distribution, Poisson};
+use rl_buffer::{ActionSpec, Segment, SegmentReplay};
+use rl_envs::{BoxedEnv, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
+use rl_nn::checkpoint::{read_json, write_json};
+use serde::{Deserialize, Serialize};
+
+use crate::{Acer, AcerError, AcerMetrics, Result};
+
+/// An episode one of the envs finished (raw rewards, before any normalization).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeEnd {
+    /// Undiscounted return.
+    pub episode_return: f64,
+    /// Steps.
+    pub length: u64,
+}
+
+/// What one [`AcerTrainer::step`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutReport {
+    /// Episodes that ended during the rollout.
+    pub episodes: Vec<EpisodeEnd>,
+    /// The on-policy update's metrics, then each off-policy update's.
+    pub updates: Vec<AcerMetrics>,
+}
+
+/// ACER's loop (Wang et al. 2017, algorithm 1, as OpenAI Baselines and Stable-Baselines run it
+/// with synchronous envs): `n_envs` envs step `n_steps` times with actions sampled from the
+/// current policy, each env's steps form one segment (observations, actions, rewards, the
+/// behaviour distribution `μ(·|s_t)`, episode flags, and the true final observation where an
+/// episode ended). The agent updates on those segments, they are stored in the replay memory, and
+/// once it holds `replay_start` steps, `k ~ Poisson(replay_ratio)` updates follow on `n_envs`
+/// segments each, sampled uniformly from it.
+#[derive(Debug)]
+pub struct AcerTrainer {
+    agent: Acer,
+    env: VecNormalize<BoxedEnv>,
+    replay: SegmentReplay,
+    bounds: Option<(Vec<f32>, Vec<f32>)>,
+    seed: u64,
+    counters: Counters,
+    obs: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Counters {
+    num_timesteps: u64,
+    episodes: u64,
+    returns: Vec<f64>,
+    lengths: Vec<u64>,
+    started: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedTrainer {
+    seed: u64,
+    counters: Counters,
+    obs: Vec<f32>,
+    env: serde_json::Value,
+}
+
+const TRAINER_FILE: &str = "trainer.json";
+const REPLAY_FILE: &str = "replay.safetensors";
+
+/// One env's segment while it is collected.
+#[derive(Default)]
+struct Collecting {
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
+    behaviour: Vec<f32>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    final_obs: Vec<f32>,
+}
+
+impl AcerTrainer {
+    /// A trainer for `agent` on `n_envs` copies of `rl_envs::make(env_id)`; env `i` is first
+    /// reset with `seed + i`.
+    pub fn new(agent: Acer, env_id: &str, seed: u64) -> Result<Self> {
+        let config = agent.config().clone();
+        let venv = SyncVectorEnv::make(env_id, config.n_envs)?;
+        let (obs_dim, action) =
+            check_spaces(venv.observation_space(), venv.action_space(), env_id)?;
+        if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
+            return Err(AcerError::UnsupportedEnv(format!(
+                "{env_id} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
+                agent.obs_dim(),
+                agent.action_spec()
+            )));
+        }
+        let bounds = venv
+            .action_space()
+            .as_box()
+            .map(|b| (b.low().to_vec(), b.high().to_vec()));
+        let env = VecNormalize::new(
+            venv,
+            NormalizeConfig {
+                obs: config.normalize_obs,
+                reward: config.normalize_reward,
+                gamma: config.gamma,
+                ..NormalizeConfig::default()
+            },
+        )?;
+        let replay = SegmentReplay::new(
+            config.buffer_size.max(config.n_steps),
+            config.n_steps,
+            obs_dim,
+            action,
+            agent.behaviour_width(),
+        )?;
+        Ok(Self {
+            agent,
+            env,
+            replay,
+            bounds,
+            seed,
+            counters: Counters {
+                returns: vec![0.0; config.n_envs],
+                lengths: vec![0; config.n_envs],
+                ..Counters::default()
+            },
+            obs: Vec::new(),
+        })
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &Acer {
+        &self.agent
+    }
+
+    /// The agent, mutably.
+    pub fn agent_mut(&mut self) -> &mut Acer {
+        &mut self.agent
+    }
+
+    /// The (normalizing) vector env.
+    pub fn env(&self) -> &VecNormalize<BoxedEnv> {
+        &self.env
+    }
+
+    /// The replay memory.
+    pub fn replay(&self) -> &SegmentReplay {
+        &self.replay
+    }
+
+    /// Environment steps taken (over all envs).
+    pub fn num_timesteps(&self) -> u64 {
+        self.counters.num_timesteps
+    }
+
+    /// One rollout of `n_steps` × `n_envs` steps, the on-policy update on it and the replayed
+    /// updates.
+    pub fn step(&mut self) -> Result<RolloutReport> {
+        let config = self.agent.config().clone();
+        let (n, t_len) = (config.n_envs, config.n_steps);
+        let d = self.agent.obs_dim();
+        let w = self.agent.action_spec().width();
+        let width = self.agent.behaviour_width();
+        let device = self.agent.device().clone();
+        if !self.counters.started {
+            self.obs = self.env.reset(Some(self.seed))?.to_vec();
+            self.counters.started = true;
+        }
+        let mut segs: Vec<Collecting> = (0..n).map(|_| Collecting::default()).collect();
+        let mut episodes = Vec::new();
+        for _ in 0..t_len {
+            let obs = Tensor::from_slice(&self.obs, (n, d), &device)?;
+            let acted = self.agent.act_batch(&obs, false)?;
+            let step = match self.agent.action_spec() {
+                ActionSpec::Discrete { .. } => {
+                    let idx: Vec<usize> = acted.actions.iter().map(|&a| a as usize).collect();
+                    self.env.step(VecAction::Discrete(&idx))?
+                }
+                ActionSpec::Continuous { .. } => {
+                    let clipped = self.env_actions(&acted.actions);
+                    self.env.step(VecAction::Continuous(&clipped))?
+                }
+            };
+            let rewards = step.rewards.to_vec();
+            let (terminated, truncated) = (step.terminated.to_vec(), step.truncated.to_vec());
+            let finals: Vec<Option<Vec<f32>>> = (0..n)
+                .map(|i| step.final_observation(i).map(<[f32]>::to_vec))
+                .collect();
+            let next_obs = step.observations.to_vec();
+            check_finite_f64("reward", &rewards, self.counters.num_timesteps)?;
+            let raw = self.env.raw_rewards().to_vec();
+            for (i, seg) in segs.iter_mut().enumerate() {
+                seg.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+                seg.actions
+                    .extend_from_slice(&acted.actions[i * w..(i + 1) * w]);
+                seg.rewards.push(rewards[i] as f32);
+                seg.behaviour
+                    .extend_from_slice(&acted.behaviour[i * width..(i + 1) * width]);
+                seg.terminated.push(terminated[i]);
+                seg.truncated.push(truncated[i]);
+                match &finals[i] {
+                    Some(o) => seg.final_obs.extend_from_slice(o),
+                    None => seg.final_obs.extend(std::iter::repeat_n(0.0, d)),
+                }
+                self.counters.returns[i] += raw[i];
+                self.counters.lengths[i] += 1;
+                if terminated[i] || truncated[i] {
+                    episodes.push(EpisodeEnd {
+                        episode_return: self.counters.returns[i],
+                        length: self.counters.lengths[i],
+                    });
+                    self.counters.episodes += 1;
+                    self.counters.returns[i] = 0.0;
+                    self.counters.lengths[i] = 0;
+                }
+            }
+            self.counters.num_timesteps += n as u64;
+            self.obs = next_obs;
+        }
+        for (i, seg) in segs.iter_mut().enumerate() {
+            seg.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+        }
+        let segments: Vec<Segment<'_>> = segs
+            .iter()
+            .map(|s| Segment {
+                obs: &s.obs,
+                actions: &s.actions,
+                rewards: &s.rewards,
+                behaviour: &s.behaviour,
+                terminated: &s.terminated,
+                truncated: &s.truncated,
+                final_obs: &s.final_obs,
+            })
+            .collect();
+        // On-policy: the fresh segments.
+        let batch = self.replay.stack(&segments, &device)?;
+        let mut updates = vec![self.agent.update(&batch, false)?];
+        if config.replay_ratio > 0.0 {
+            for s in &segments {
+                self.replay.push(*s)?;
+            }
+            if self.replay.steps() >= config.replay_start {
+                // k ~ Poisson(replay_ratio) off-policy updates on n_envs segments each.
+                let poisson = Poisson::new(config.replay_ratio)
+                    .map_err(|e| AcerError::Config(format!("replay_ratio: {e}")))?;
+                let k = poisson.sample(self.agent.rng.rng()) as usize;
+                for _ in 0..k {
+                    let batch = self.replay.sample(n, &mut self.agent.rng, &device)?;
+                    updates.push(self.agent.update(&batch, true)?);
+                }
+            }
+        }
+        Ok(RolloutReport { episodes, updates })
+    }
+
+    /// Continuous actions clipped to the action space for the env; the segments keep the
+    /// unclipped ones (their density under the behaviour policy is what `ρ` needs).
+    fn env_actions(&self, actions: &[f32]) -> Vec<f32> {
+        match &self.bounds {
+            Some((low, high)) => actions
+                .iter()
+                .enumerate()
+                .map(|(k, &a)| {
+                    let j = k % low.len();
+                    a.clamp(low[j], high[j])
+                })
+                .collect(),
+            None => actions.to_vec(),
+        }
+    }
+
+    /// Saves the agent, the replay memory, counters and the vector env's exact state
+    /// (normalization statistics included) into the folder `dir`. A trainer loaded from it
+    /// continues bit for bit.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.agent.save(dir)?;
+        self.replay.save(&dir.join(REPLAY_FILE))?;
+        let saved = SavedTrainer {
+            seed: self.seed,
+            counters: self.counters.clone(),
+            obs: self.obs.clone(),
+            env: self.env.snapshot()?,
+        };
+        let json =
+            serde_json::to_value(&saved).map_err(|e| AcerError::Checkpoint(e.to_string()))?;
+        write_json(&dir.join(TRAINER_FILE), &json)?;
+        Ok(())
+    }
+
+    /// Restores a folder written by [`save`](Self::save).
+    pub fn load(&mut self, dir: &Path) -> Result<()> {
+        let json = read_json(&dir.join(TRAINER_FILE))?;
+        let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
+            AcerError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
+        })?;
+        let replay = SegmentReplay::load(&dir.join(REPLAY_FILE))?;
+        let shape =
+            |r: &SegmentReplay| (r.max_segments(), r.seg_len(), r.obs_dim(), r.action_spec());
+        if shape(&replay) != shape(&self.replay) {
+            return Err(AcerError::Checkpoint(format!(
+                "the saved replay memory has (segments, length, obs dim, actions) {:?}, this configuration {:?}",
+                shape(&replay),
+                shape(&self.replay)
+            )));
+        }
+        self.agent.load_into(dir)?;
+        self.env.restore(&saved.env)?;
+        self.replay = replay;
+        self.seed = saved.seed;
+        self.counters = saved.counters;
+        self.obs = saved.obs;
+        Ok(())
+    }
+}
+
+/// `(obs_dim, action)` of spaces ACER can learn on.
+pub fn check_spaces(obs: &Space, action: &Space, env: &str) -> Result<(usize, ActionSpec)> {
+    let obs_dim = match obs {
+        Space::Box(b) if b.shape().len() == 1 => b.dim(),
+        other => {
+            return Err(AcerError::UnsupportedEnv(format!(
+                "ACER needs a flat vector observation, {env} has {other}"
+            )));
+        }
+    };
+    let action = match action {
+        Space::Discrete(d) => ActionSpec::Discrete { n: d.n() },
+        Space::Box(b) if b.shape().len() == 1 => ActionSpec::Continuous { dim: b.dim() },
+        other => {
+            return Err(AcerError::UnsupportedEnv(format!(
+                "ACER needs a discrete or flat box action space, {env} has {other}"
+            )));
+        }
+    };
+    Ok((obs_dim, action))
+}
+
+fn check_finite_f64(what: &str, values: &[f64], step: u64) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(AcerError::NonFinite {
+            what: format!("{what} of env {i}"),
+            value: values[i],
+            place: format!("environment step {step}"),
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,248 @@
+//! ACER through its public API: the probes solved (discrete and continuous), bit-identical reruns,
+//! exact resume with the replay memory, every ablation switch running, and bad input named.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a panic is a test failure"
+)]
+
+use candle_core::{Device, Tensor};
+use rl_acer::{Acer, AcerConfig, AcerError, AcerMetrics, AcerTrainer};
+use rl_buffer::ActionSpec;
+use rl_envs::probe::{Probe, ProbeEnv};
+
+fn trainer(
+    env: &str,
+    obs_dim: usize,
+    action: ActionSpec,
+    config: AcerConfig,
+    seed: u64,
+) -> AcerTrainer {
+    let agent = Acer::new(config, obs_dim, action, &Device::Cpu, seed).unwrap();
+    AcerTrainer::new(agent, env, seed).unwrap()
+}
+
+/// Each probe (see `rl_envs::probe`) isolates one part of the learner: the critic's values and
+/// the policy's best actions must come out as the probe's known answers.
+#[test]
+fn acer_solves_every_probe() {
+    let gamma = 0.99;
+    for continuous in [false, true] {
+        for probe in Probe::ALL {
+            let reference = ProbeEnv::new(probe, continuous);
+            let action = if continuous {
+                ActionSpec::Continuous { dim: 1 }
+            } else {
+                ActionSpec::Discrete { n: 2 }
+            };
+            let config = AcerConfig {
+                n_envs: 4,
+                n_steps: 5,
+                learning_rate: 2e-3,
+                replay_start: 100,
+                net_arch: vec![32, 32],
+                ..AcerConfig::default()
+            };
+            let mut tr = trainer(probe.id(continuous), 1, action, config, 0);
+            for _ in 0..300 {
+                tr.step().unwrap();
+            }
+            let observations: &[f32] = match probe {
+                Probe::ObservationReward | Probe::ObservationActionReward => &[-1.0, 1.0],
+                Probe::DiscountedTwoStep => &[0.0, 1.0],
+                _ => &[0.0],
+            };
+            for &s in observations {
+                let x = Tensor::new(&[[s]], &Device::Cpu).unwrap();
+                let agent = tr.agent_mut();
+                let v = f64::from(agent.values(&x).unwrap().to_vec1::<f32>().unwrap()[0]);
+                let want = reference.expected_value(&[s], gamma);
+                // A stochastic policy earns less than the deterministic optimum on the action
+                // probes; they are checked through the action instead.
+                if !matches!(probe, Probe::ActionReward | Probe::ObservationActionReward) {
+                    assert!(
+                        (v - want).abs() < 0.15,
+                        "{probe:?} continuous={continuous} s={s}: V {v:.3}, expected {want:.3}"
+                    );
+                }
+                let acted = agent.act_batch(&x, true).unwrap();
+                match reference.optimal_action(&[s]) {
+                    Some(rl_envs::OwnedAction::Discrete(best)) => {
+                        assert_eq!(acted.actions[0] as usize, best, "{probe:?} s={s}")
+                    }
+                    Some(rl_envs::OwnedAction::Continuous(best)) => assert!(
+                        (acted.actions[0] - best[0]).abs() < 0.15,
+                        "{probe:?} s={s}: {} vs {}",
+                        acted.actions[0],
+                        best[0]
+                    ),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+fn run(seed: u64, rollouts: usize, action: ActionSpec) -> (Vec<Vec<AcerMetrics>>, AcerTrainer) {
+    let (env, obs_dim) = match action {
+        ActionSpec::Discrete { .. } => ("CartPole-v1", 4),
+        ActionSpec::Continuous { .. } => ("Pendulum-v1", 3),
+    };
+    let config = AcerConfig {
+        n_envs: 4,
+        n_steps: 10,
+        replay_start: 200,
+        normalize_obs: true,
+        normalize_reward: true,
+        ..AcerConfig::default()
+    };
+    let mut tr = trainer(env, obs_dim, action, config, seed);
+    let updates = (0..rollouts).map(|_| tr.step().unwrap().updates).collect();
+    (updates, tr)
+}
+
+#[test]
+fn the_same_seed_gives_bit_identical_updates() {
+    for action in [
+        ActionSpec::Discrete { n: 2 },
+        ActionSpec::Continuous { dim: 1 },
+    ] {
+        let (a, _) = run(1, 30, action);
+        let (b, _) = run(1, 30, action);
+        let (c, _) = run(2, 30, action);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // Replay started, and some rollouts replayed more than once.
+        assert!(
+            a.iter().any(|u| u.len() > 2),
+            "{action:?}: no replayed updates"
+        );
+        assert!(a.iter().flatten().any(|m| m.off_policy && m.rho != 1.0));
+    }
+}
+
+#[test]
+fn a_resumed_trainer_continues_bit_for_bit() {
+    for action in [
+        ActionSpec::Discrete { n: 2 },
+        ActionSpec::Continuous { dim: 1 },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, mut straight) = run(3, 25, action);
+        let (_, first) = run(3, 25, action);
+        first.save(dir.path()).unwrap();
+        let (_, mut resumed) = run(9, 0, action);
+        resumed.load(dir.path()).unwrap();
+        assert_eq!(resumed.replay().len(), straight.replay().len());
+        for _ in 0..20 {
+            assert_eq!(straight.step().unwrap(), resumed.step().unwrap());
+        }
+    }
+}
+
+/// Every switch the paper ablates runs: no trust region, no bias correction, c = ∞, δ, on-policy
+/// only (replay ratio 0), and the entropy added after the projection.
+#[test]
+fn every_ablation_runs() {
+    let ablations = [
+        AcerConfig {
+            trust_region: false,
+            ..AcerConfig::default()
+        },
+        AcerConfig {
+            bias_correction: false,
+            ..AcerConfig::default()
+        },
+        AcerConfig {
+            correction_term: f64::INFINITY,
+            ..AcerConfig::default()
+        },
+        AcerConfig {
+            delta: 0.1,
+            ..AcerConfig::default()
+        },
+        AcerConfig {
+            replay_ratio: 0.0,
+            ..AcerConfig::default()
+        },
+        AcerConfig {
+            entropy_in_trust_region: false,
+            ..AcerConfig::default()
+        },
+    ];
+    for base in ablations {
+        for (env, obs_dim, action) in [
+            ("CartPole-v1", 4, ActionSpec::Discrete { n: 2 }),
+            ("Pendulum-v1", 3, ActionSpec::Continuous { dim: 1 }),
+        ] {
+            let config = AcerConfig {
+                n_envs: 2,
+                replay_start: 0,
+                ..base.clone()
+            };
+            let replay = config.replay_ratio > 0.0;
+            let mut tr = trainer(env, obs_dim, action, config, 0);
+            let mut replayed = 0;
+            for _ in 0..10 {
+                let report = tr.step().unwrap();
+                replayed += report.updates.len() - 1;
+                for m in &report.updates {
+                    assert!(m.q_loss.is_finite() && m.policy_loss.is_finite(), "{m:?}");
+                }
+            }
+            assert_eq!(replayed > 0, replay, "{base:?}");
+        }
+    }
+}
+
+#[test]
+fn bad_configs_and_checkpoints_are_named() {
+    let err = AcerConfig::from_toml("[acer]\ndelta = -1.0\n").unwrap_err();
+    assert!(err.to_string().contains("delta"), "{err}");
+    let err = AcerConfig::from_toml("[acer]\nreplay_ration = 2.0\n").unwrap_err();
+    assert!(err.to_string().contains("replay_ration"), "{err}");
+    let err = AcerConfig::from_toml("[acer]\nn_steps = \"20\"\n").unwrap_err();
+    assert!(
+        err.to_string().contains("n_steps") || err.to_string().contains("integer"),
+        "{err}"
+    );
+    for name in rl_acer::presets::NAMES {
+        AcerConfig::preset(name).unwrap();
+    }
+    assert!(AcerConfig::preset("Nope-v0").is_err());
+
+    // A checkpoint for another network is refused, and the agent is left as it was.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, tr) = run(0, 2, ActionSpec::Discrete { n: 2 });
+    tr.save(dir.path()).unwrap();
+    let config = AcerConfig {
+        n_envs: 4,
+        n_steps: 10,
+        net_arch: vec![8],
+        ..AcerConfig::default()
+    };
+    let mut other = trainer("CartPole-v1", 4, ActionSpec::Discrete { n: 2 }, config, 0);
+    let err = other.load(dir.path()).unwrap_err();
+    assert!(matches!(err, AcerError::Checkpoint(_)), "{err}");
+    // A corrupt replay file is named as such.
+    std::fs::write(
+        dir.path().join("replay.safetensors"),
+        b"not a safetensors file",
+    )
+    .unwrap();
+    let (_, mut same) = run(0, 0, ActionSpec::Discrete { n: 2 });
+    let err = same.load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("replay.safetensors"), "{err}");
+    // An env that does not match the agent is refused.
+    let agent = Acer::new(
+        AcerConfig::default(),
+        3,
+        ActionSpec::Discrete { n: 2 },
+        &Device::Cpu,
+        0,
+    )
+    .unwrap();
+    let err = AcerTrainer::new(agent, "CartPole-v1", 0).unwrap_err();
+    assert!(err.to_string().contains("CartPole-v1"), "{err}");
+}

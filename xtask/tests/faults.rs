@@ -1,0 +1,185 @@
+//! Faults a user's training meets, done to the real binary: `kill -9` at random moments (during
+//! training and during checkpoint writes, with checkpoints every few milliseconds), then the last
+//! checkpoint must load and `--resume` must continue; and Ctrl-C (SIGINT), which must stop the run
+//! at the next step with a final checkpoint and exit status 130.
+
+#![cfg(unix)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "test code: a panic is a test failure"
+)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use rand::{Rng, SeedableRng};
+
+fn xtask() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.env("RAYON_NUM_THREADS", "1");
+    c
+}
+
+/// `(algo, overrides)`: checkpoints as often as each algorithm's steps allow, replay memories
+/// included, so a kill lands inside a checkpoint write often.
+const RUNS: [(&str, &[&str]); 3] = [
+    ("a2c", &["--set", "run.checkpoint_freq=400"]),
+    ("acer", &["--set", "run.checkpoint_freq=320"]),
+    (
+        "sac",
+        &[
+            "--save-buffer",
+            "--set",
+            "run.checkpoint_freq=25",
+            "--set",
+            "learning_starts=50",
+            "--set",
+            "net_arch=[32, 32]",
+        ],
+    ),
+];
+
+fn start(algo: &str, dir: &Path, extra: &[&str]) -> Child {
+    xtask()
+        .args([
+            "train",
+            algo,
+            "--steps",
+            "100000000",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(dir)
+        .args(["--set", "run.eval_freq=0", "--set", "run.eval_episodes=1"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting cargo xtask train")
+}
+
+/// The step of the checkpoint `LATEST` names.
+fn latest_step(dir: &Path) -> Option<u64> {
+    let ckpt = rl_nn::checkpoint::CheckpointDir::new(dir.join("checkpoints"));
+    let latest = ckpt
+        .latest()
+        .expect("LATEST must name a complete checkpoint")?;
+    let name = latest.file_name()?.to_string_lossy().into_owned();
+    name.strip_prefix("step-")?.parse().ok()
+}
+
+#[test]
+fn kill_9_at_random_moments_never_loses_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let tries = 24;
+    let (mut survived, mut before_first) = (0, 0);
+    for i in 0..tries {
+        let (algo, extra) = RUNS[i % RUNS.len()];
+        let dir = tmp.path().join(format!("{algo}-{i}"));
+        let mut child = start(algo, &dir, extra);
+        std::thread::sleep(Duration::from_millis(rng.random_range(150..1500)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let Some(step) = latest_step(&dir) else {
+            // Killed before the first checkpoint: --resume must say so, not crash.
+            before_first += 1;
+            let out = xtask()
+                .args(["train", algo, "--no-progress", "--resume"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("no checkpoint") || err.contains("config.toml"),
+                "{algo} try {i}: {err}"
+            );
+            continue;
+        };
+        // The checkpoint loads and evaluates...
+        let returns = rl_runner::evaluate_run(&dir, 1, &Device::Cpu)
+            .unwrap_or_else(|e| panic!("{algo} try {i}: the last checkpoint does not load: {e}"));
+        assert!(returns[0].is_finite());
+        // ... and the run resumes from it and trains on.
+        let target = step + if algo == "sac" { 50 } else { 2000 };
+        let out = xtask()
+            .args([
+                "train",
+                algo,
+                "--no-progress",
+                "--steps",
+                &target.to_string(),
+                "--resume",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{algo} try {i}: resume from step {step} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(latest_step(&dir).unwrap() >= target, "{algo} try {i}");
+        survived += 1;
+    }
+    eprintln!(
+        "kill -9: {tries} tries, {survived} resumed from their last checkpoint, {before_first} killed before the first one"
+    );
+    assert!(
+        survived >= tries * 2 / 3,
+        "too few kills landed after a checkpoint"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_at_the_next_step_with_a_final_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (algo, _) in RUNS {
+        let dir = tmp.path().join(algo);
+        // No periodic checkpoints: the one that exists after Ctrl-C is the final one.
+        let mut child = start(algo, &dir, &["--set", "run.checkpoint_freq=0"]);
+        // Wait until training has started (the run folder's config is written first).
+        let t0 = Instant::now();
+        while !dir.join("metrics").exists() && t0.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{algo}: exit status after Ctrl-C");
+        let step = latest_step(&dir).unwrap_or_else(|| panic!("{algo}: no final checkpoint"));
+        assert!(step > 0);
+        assert!(
+            !dir.join("summary.json").exists(),
+            "{algo}: an interrupted run is no finished run"
+        );
+        // It continues from there.
+        let out = xtask()
+            .args([
+                "train",
+                algo,
+                "--no-progress",
+                "--steps",
+                &(step + 100).to_string(),
+                "--resume",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
