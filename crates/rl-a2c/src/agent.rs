@@ -226,6 +226,7 @@ impl A2c {
 
     /// `V(s)` for a batch of observations `[B, obs_dim]`.
     pub fn values(&self, obs: &Tensor) -> Result<Vec<f64>> {
+        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         let v = self.vf.forward_detached(obs)?.squeeze(D::Minus1)?;
         Ok(v.to_dtype(DType::F64)?.to_vec1()?)
     }
@@ -234,6 +235,7 @@ impl A2c {
     /// samples, or (`deterministic`) the most probable action / the mean. Continuous actions are
     /// not clipped here (the log-probability is of the sampled value; clip when stepping).
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Acted> {
+        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         let out = self.pi.forward_detached(obs)?;
         let values = self.values(obs)?;
         match self.action {
@@ -284,6 +286,7 @@ impl A2c {
     /// the distribution's and the loss's derivatives from candle's autograd on the small tensors
     /// between them. `tests/a2c.rs` checks them against autograd through the whole graph.
     pub fn update(&mut self, batch: &RolloutBatch) -> Result<A2cMetrics> {
+        rl_nn::ops::check_batch(&batch.obs, self.obs_dim, "batch observations")?;
         let place = || format!("update {}", self.updates + 1);
         let (grads, metrics) = self.gradients(batch)?;
         for (value, what) in [
@@ -399,6 +402,7 @@ impl A2c {
 
     /// Restores a folder written by [`save`](Self::save) into this agent (same shapes).
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
+        rl_nn::checkpoint::expect_file(dir, STATE_FILE, "A2C")?;
         let json = read_json(&dir.join(STATE_FILE))?;
         let algo = json
             .get("algo")

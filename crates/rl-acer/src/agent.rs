@@ -221,6 +221,7 @@ impl Acer {
     /// Actions for a batch of observations, sampled (or the most probable / the mean when
     /// `deterministic`), with the behaviour distribution they were drawn from.
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Acted> {
+        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         match &self.nets {
             Nets::Discrete(net) => {
                 let (logits, _) = net.forward(obs)?;
@@ -263,6 +264,7 @@ impl Acer {
 
     /// `V(s)` for a batch of observations (discrete: `Σ_a f(a|s) Q(s, a)`).
     pub fn values(&self, obs: &Tensor) -> Result<Tensor> {
+        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         match &self.nets {
             Nets::Discrete(net) => {
                 let (logits, q) = net.forward(obs)?;
@@ -275,6 +277,14 @@ impl Acer {
 
     /// One update on `batch` (fresh or replayed segments).
     pub fn update(&mut self, batch: &SegmentBatch, off_policy: bool) -> Result<AcerMetrics> {
+        let (_, _, width) = batch.obs.dims3()?;
+        if width != self.obs_dim {
+            return Err(rl_nn::NnError::Shape(format!(
+                "batch observations have {width} components, the agent expects {}",
+                self.obs_dim
+            ))
+            .into());
+        }
         let place = format!("update {}", self.updates + 1);
         let (mut grads, metrics) = match self.action {
             ActionSpec::Discrete { .. } => self.discrete_gradients(batch)?,
@@ -344,6 +354,7 @@ impl Acer {
 
     /// Restores a folder written by [`save`](Self::save) into this agent (same shapes).
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
+        rl_nn::checkpoint::expect_file(dir, STATE_FILE, "ACER")?;
         let json = read_json(&dir.join(STATE_FILE))?;
         let algo = json
             .get("algo")

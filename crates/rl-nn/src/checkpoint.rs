@@ -4,7 +4,9 @@
 //! safetensors, anything else a trainer needs — that is written under a temporary name, flushed to
 //! disk and renamed into place; a `LATEST` file then points at it (itself replaced atomically).
 //! A crash or `kill -9` at any moment leaves either the previous checkpoint or the new one, never
-//! a partial one, and `LATEST` always names a complete folder.
+//! a partial one, and `LATEST` always names a complete folder. Each folder's `MANIFEST.json` holds
+//! the CRC-32C of every file, and [`verify`] checks them before anything is loaded, so a file
+//! damaged on disk is an error instead of silently wrong weights.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +53,7 @@ impl CheckpointDir {
             std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        if let Err(e) = write(&tmp) {
+        if let Err(e) = write(&tmp).and_then(|()| write_manifest(&tmp)) {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -139,6 +141,96 @@ impl CheckpointDir {
             let _ = std::fs::remove_dir_all(self.root.join(n));
         }
     }
+}
+
+/// Checks the checkpoint folder `dir` holds `file` (an algorithm's state file such as
+/// `sac.json`); if not, the error says which algorithm's files it holds instead.
+pub fn expect_file(dir: &Path, file: &str, algo: &str) -> Result<()> {
+    if dir.join(file).is_file() {
+        return Ok(());
+    }
+    let others: Vec<String> = ["sac", "a2c", "acer"]
+        .iter()
+        .filter(|a| dir.join(format!("{a}.json")).is_file())
+        .map(|a| a.to_uppercase())
+        .collect();
+    Err(NnError::Checkpoint {
+        path: dir.display().to_string(),
+        reason: if others.is_empty() {
+            format!("no {file}: not a {algo} checkpoint")
+        } else {
+            format!("written by {}, not {algo}", others.join(", "))
+        },
+    })
+}
+
+/// The file in every checkpoint folder listing its other files with their CRC-32C checksums.
+pub const MANIFEST: &str = "MANIFEST.json";
+
+fn write_manifest(dir: &Path) -> Result<()> {
+    let mut files = serde_json::Map::new();
+    for (name, bytes) in checkpoint_files(dir)? {
+        files.insert(name, serde_json::Value::from(crc32c::crc32c(&bytes)));
+    }
+    write_json(
+        &dir.join(MANIFEST),
+        &serde_json::json!({ "format": "rl-checkpoint-manifest/1", "crc32c": files }),
+    )
+}
+
+/// `(name, contents)` of the files of a checkpoint folder other than the manifest.
+fn checkpoint_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let io = |e: std::io::Error| NnError::Checkpoint {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == MANIFEST || !entry.path().is_file() {
+            continue;
+        }
+        out.push((name, std::fs::read(entry.path()).map_err(io)?));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Checks every file of the checkpoint folder `dir` against its `MANIFEST.json`: a file changed
+/// on disk (a flipped bit, a truncation, a replaced file), missing or added is an error naming
+/// it, before anything is loaded into a network. Folders written before manifests existed (no
+/// `MANIFEST.json`) pass.
+pub fn verify(dir: &Path) -> Result<()> {
+    let manifest = dir.join(MANIFEST);
+    if !manifest.exists() {
+        return Ok(());
+    }
+    let json = read_json(&manifest)?;
+    let bad = |reason: String| NnError::Checkpoint {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let listed = json
+        .get("crc32c")
+        .and_then(|v| v.as_object())
+        .ok_or_else(|| bad(format!("{MANIFEST} has no crc32c table")))?;
+    let files = checkpoint_files(dir)?;
+    for (name, bytes) in &files {
+        match listed.get(name).and_then(serde_json::Value::as_u64) {
+            Some(crc) if crc == u64::from(crc32c::crc32c(bytes)) => {}
+            Some(_) => {
+                return Err(bad(format!(
+                    "{name} is corrupt: its checksum differs from the one recorded when it was written"
+                )));
+            }
+            None => return Err(bad(format!("{name} is not listed in {MANIFEST}"))),
+        }
+    }
+    if let Some(missing) = listed.keys().find(|k| !files.iter().any(|(n, _)| n == *k)) {
+        return Err(bad(format!("{missing} is missing")));
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) {

@@ -15,6 +15,9 @@ pub enum NnError {
     /// A network that cannot be built (no layers, a zero-width layer, a duplicate parameter name).
     #[error("invalid network: {0}")]
     Invalid(String),
+    /// An input of the wrong shape (observations of the wrong width, say).
+    #[error("{0}")]
+    Shape(String),
     /// Saved parameters that do not fit the network they are loaded into.
     #[error("checkpoint does not fit: {0}")]
     Mismatch(String),

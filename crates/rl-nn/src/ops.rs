@@ -135,3 +135,23 @@ impl CustomOp2 for ReluGrad {
         Ok((out, grad_layout.shape().clone()))
     }
 }
+
+/// Checks `x` is a `[batch, width]` tensor of `what` (observations, say), so a wrong shape is an
+/// error that names it rather than a matrix-multiply failure deep inside a network.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// let obs = Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu)?;
+/// assert!(rl_nn::ops::check_batch(&obs, 3, "observations").is_ok());
+/// let err = rl_nn::ops::check_batch(&obs, 4, "observations").unwrap_err();
+/// assert_eq!(err.to_string(), "observations must be a [batch, 4] tensor, got shape [2, 3]");
+/// # Ok::<(), rl_nn::NnError>(())
+/// ```
+pub fn check_batch(x: &Tensor, width: usize, what: &str) -> Result<()> {
+    match x.dims() {
+        [_, w] if *w == width => Ok(()),
+        dims => Err(crate::NnError::Shape(format!(
+            "{what} must be a [batch, {width}] tensor, got shape {dims:?}"
+        ))),
+    }
+}

@@ -27,6 +27,15 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A checkpoint that could not be loaded (damaged, or for another configuration).
+    #[error("cannot load checkpoint {path}: {source}")]
+    Load {
+        /// The checkpoint folder.
+        path: String,
+        /// The cause.
+        #[source]
+        source: Box<RunError>,
+    },
     /// A device that this build cannot use.
     #[error("device: {0}")]
     Device(String),

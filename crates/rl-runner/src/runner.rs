@@ -186,17 +186,16 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                     "a resumed run keeps its configuration: only --steps may change".into(),
                 ));
             }
-            let file = ConfigFile::parse(
-                &std::fs::read_to_string(dir.join("config.toml"))
-                    .map_err(io_err(&dir.join("config.toml")))?,
-            )?;
+            let file = ConfigFile::parse(&read_run_config(dir)?)?;
             let mut run = file.run()?;
             if run.algo != options.algo {
                 return Err(RunError::Config(format!(
-                    "{} is a {} run, not {}",
+                    "{} was trained with {}, not {}: resume it with cargo xtask train {} --resume {}",
                     dir.display(),
                     run.algo,
-                    options.algo
+                    options.algo,
+                    run.algo,
+                    dir.display()
                 )));
             }
             if let Some(steps) = options.steps {
@@ -209,7 +208,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                 reason: "no checkpoint to resume from".into(),
             })?;
             let state = read_run_state(&latest, &run)?;
-            let exact = algo.load(&latest)?;
+            let exact = load_checkpoint(algo.as_mut(), &latest)?;
             if algo.num_timesteps() != state.step {
                 return Err(RunError::RunDir {
                     path: latest.display().to_string(),
@@ -413,8 +412,7 @@ fn run_loop(
 /// Evaluates the latest checkpoint of the run in `dir` over `episodes` deterministic episodes
 /// (the run's evaluation seeds), returning each episode's return.
 pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<f64>> {
-    let path = dir.join("config.toml");
-    let file = ConfigFile::parse(&std::fs::read_to_string(&path).map_err(io_err(&path))?)?;
+    let file = ConfigFile::parse(&read_run_config(dir)?)?;
     let run = file.run()?;
     let mut algo = algorithm::build(&run, &file, device)?;
     let latest = CheckpointDir::new(dir.join("checkpoints"))
@@ -424,7 +422,7 @@ pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<
             reason: "no checkpoint to evaluate".into(),
         })?;
     read_run_state(&latest, &run)?;
-    algo.load(&latest)?;
+    load_checkpoint(algo.as_mut(), &latest)?;
     evaluate_algorithm(algo.as_mut(), run.seed, episodes.max(1))
 }
 
@@ -501,6 +499,38 @@ fn checkpoint(
         return Err(e);
     }
     Ok(path?.display().to_string())
+}
+
+/// The `config.toml` of the run folder `dir`, or an error saying the folder is no run folder.
+fn read_run_config(dir: &Path) -> Result<String> {
+    let path = dir.join("config.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(RunError::RunDir {
+            path: dir.display().to_string(),
+            reason: "not a run folder (it has no config.toml); runs are made by cargo xtask train"
+                .into(),
+        }),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// Verifies the checksums of the checkpoint folder `dir`, then loads it into `algo`; any error
+/// names the folder.
+fn load_checkpoint(algo: &mut dyn Algorithm, dir: &Path) -> Result<bool> {
+    let path = dir.display().to_string();
+    let wrap = |e: RunError| {
+        if e.to_string().contains(&path) {
+            e
+        } else {
+            RunError::Load {
+                path: path.clone(),
+                source: Box::new(e),
+            }
+        }
+    };
+    rl_nn::checkpoint::verify(dir).map_err(|e| wrap(e.into()))?;
+    algo.load(dir).map_err(wrap)
 }
 
 fn read_run_state(dir: &Path, run: &RunConfig) -> Result<RunState> {

@@ -333,6 +333,7 @@ impl Sac {
     /// (`tanh(μ)` when `deterministic`, a sample otherwise); for discrete ones `[B]` indices (the
     /// most probable, or a sample).
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Tensor> {
+        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         match &self.policy {
             Policy::Gaussian(actor) => {
                 let pi = actor.dist_detached(obs)?;
@@ -378,6 +379,8 @@ impl Sac {
     /// [`v1`](crate::v1), [`discrete`](crate::discrete)). A NaN or infinite loss is an error
     /// before anything is changed by it.
     pub fn update(&mut self, batch: &ReplayBatch) -> Result<UpdateMetrics> {
+        rl_nn::ops::check_batch(&batch.obs, self.obs_dim, "batch observations")?;
+        rl_nn::ops::check_batch(&batch.next_obs, self.obs_dim, "batch next observations")?;
         match (&self.policy, self.config.variant) {
             (Policy::Gaussian(_), Variant::V2) => self.update_v2(batch),
             (Policy::Gaussian(_), Variant::V1) => self.update_v1(batch),
@@ -484,6 +487,7 @@ impl Sac {
     /// Restores this agent's state from a folder written by [`save`](Self::save). The checkpoint
     /// must come from SAC with the same variant, dimensions and network shapes.
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
+        rl_nn::checkpoint::expect_file(dir, STATE_FILE, "SAC")?;
         let saved = read_saved(dir)?;
         if (saved.obs_dim, saved.action) != (self.obs_dim, self.action) {
             return Err(SacError::Checkpoint(format!(

@@ -1,0 +1,503 @@
+//! Every kind of bad input a user can hand the library or the runner, each answered by an error
+//! that names the problem (never a panic, never a shape error from deep inside Candle). This file
+//! is the source of the table in `docs/errors.md`: `cargo test -p rl-runner --test bad_input --
+//! --nocapture` prints each case with the message a user sees.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "test code: a panic is a test failure"
+)]
+
+use std::fmt::Display;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
+use rl_envs::{Action, BoxSpace, Env, EnvError, Space, Step, make};
+use rl_runner::{TrainOptions, evaluate_run, train};
+
+/// Prints the case as a table row and returns the message.
+fn case(what: &str, err: impl Display) -> String {
+    let message = err.to_string().replace('\n', " ");
+    eprintln!("| {what} | `{message}` |");
+    message
+}
+
+fn expect(what: &str, err: impl Display, needles: &[&str]) {
+    let message = case(what, err);
+    for n in needles {
+        assert!(message.contains(n), "{what}: {message:?} lacks {n:?}");
+    }
+}
+
+fn sac_options(out: &Path, steps: u64) -> TrainOptions {
+    TrainOptions {
+        algo: "sac".into(),
+        steps: Some(steps),
+        out: Some(out.to_path_buf()),
+        sets: ["net_arch=[16, 16]", "batch_size=16", "run.eval_episodes=1"]
+            .map(String::from)
+            .to_vec(),
+        ..TrainOptions::default()
+    }
+}
+
+#[test]
+fn wrong_shapes_and_actions_outside_the_space() {
+    let mut env = make("CartPole-v1").unwrap();
+    env.reset(Some(0)).unwrap();
+    expect(
+        "discrete action out of range",
+        env.step(Action::Discrete(2)).unwrap_err(),
+        &["2", "Discrete(2)"],
+    );
+    expect(
+        "continuous action for a discrete env",
+        env.step(Action::Continuous(&[0.0])).unwrap_err(),
+        &["discrete"],
+    );
+    let mut env = make("Pendulum-v1").unwrap();
+    env.reset(Some(0)).unwrap();
+    expect(
+        "action of the wrong length",
+        env.step(Action::Continuous(&[0.0, 1.0])).unwrap_err(),
+        &["2", "1"],
+    );
+    expect(
+        "NaN in an action",
+        env.step(Action::Continuous(&[f32::NAN])).unwrap_err(),
+        &["NaN"],
+    );
+
+    let agent = |algo: &str| -> Box<dyn Fn(&Tensor) -> String> {
+        match algo {
+            "sac" => {
+                let cell = std::cell::RefCell::new(
+                    rl_sac::Sac::new(
+                        rl_sac::SacConfig::default(),
+                        3,
+                        ActionSpec::Continuous { dim: 1 },
+                        &Device::Cpu,
+                        0,
+                    )
+                    .unwrap(),
+                );
+                Box::new(move |x| {
+                    cell.borrow_mut()
+                        .act_batch(x, true)
+                        .unwrap_err()
+                        .to_string()
+                })
+            }
+            "a2c" => {
+                let cell = std::cell::RefCell::new(
+                    rl_a2c::A2c::new(
+                        rl_a2c::A2cConfig::default(),
+                        3,
+                        ActionSpec::Continuous { dim: 1 },
+                        &Device::Cpu,
+                        0,
+                    )
+                    .unwrap(),
+                );
+                Box::new(move |x| {
+                    cell.borrow_mut()
+                        .act_batch(x, true)
+                        .unwrap_err()
+                        .to_string()
+                })
+            }
+            _ => {
+                let cell = std::cell::RefCell::new(
+                    rl_acer::Acer::new(
+                        rl_acer::AcerConfig::default(),
+                        3,
+                        ActionSpec::Continuous { dim: 1 },
+                        &Device::Cpu,
+                        0,
+                    )
+                    .unwrap(),
+                );
+                Box::new(move |x| {
+                    cell.borrow_mut()
+                        .act_batch(x, true)
+                        .unwrap_err()
+                        .to_string()
+                })
+            }
+        }
+    };
+    let wrong = Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
+    for algo in ["sac", "a2c", "acer"] {
+        expect(
+            &format!("{algo}: observations of the wrong width"),
+            agent(algo)(&wrong),
+            &["[batch, 3]", "[2, 4]"],
+        );
+    }
+
+    let mut buf = ReplayBuffer::new(10, 3, ActionSpec::Discrete { n: 2 }).unwrap();
+    let t = |obs: &'static [f32], action: &'static [f32], reward: f64| Transition {
+        obs,
+        action,
+        reward,
+        next_obs: &[0.0; 3],
+        terminated: false,
+        truncated: false,
+    };
+    expect(
+        "replay: action outside Discrete(n)",
+        buf.push(t(&[0.0; 3], &[2.0], 0.0)).unwrap_err(),
+        &["2"],
+    );
+    expect(
+        "replay: observation of the wrong length",
+        buf.push(t(&[0.0; 2], &[1.0], 0.0)).unwrap_err(),
+        &["2", "3"],
+    );
+    expect(
+        "replay: NaN observation",
+        buf.push(t(&[0.0, f32::NAN, 0.0], &[1.0], 0.0)).unwrap_err(),
+        &["NaN"],
+    );
+    expect(
+        "replay: infinite reward",
+        buf.push(t(&[0.0; 3], &[1.0], f64::INFINITY)).unwrap_err(),
+        &["inf"],
+    );
+}
+
+/// An env that returns NaN in its observation or reward after a few steps.
+struct Faulty {
+    what: &'static str,
+    obs: [f32; 3],
+    obs_space: Space,
+    action_space: Space,
+    t: usize,
+}
+
+impl Env for Faulty {
+    fn id(&self) -> &str {
+        "Faulty-v0"
+    }
+    fn observation_space(&self) -> &Space {
+        &self.obs_space
+    }
+    fn action_space(&self) -> &Space {
+        &self.action_space
+    }
+    fn reset(&mut self, _seed: Option<u64>) -> Result<&[f32], EnvError> {
+        self.t = 0;
+        self.obs = [0.0; 3];
+        Ok(&self.obs)
+    }
+    fn step(&mut self, action: Action<'_>) -> Result<Step<'_>, EnvError> {
+        action.expect_continuous("Faulty-v0", 1)?;
+        self.t += 1;
+        let bad = self.t == 7;
+        self.obs = [
+            0.1,
+            if bad && self.what == "observation" {
+                f32::NAN
+            } else {
+                0.2
+            },
+            0.3,
+        ];
+        Ok(Step {
+            observation: &self.obs,
+            reward: if bad && self.what == "reward" {
+                f64::NAN
+            } else {
+                -1.0
+            },
+            terminated: false,
+            truncated: self.t >= 50,
+        })
+    }
+}
+
+#[test]
+fn nan_in_observations_rewards_and_losses() {
+    for what in ["observation", "reward"] {
+        let env = Faulty {
+            what,
+            obs: [0.0; 3],
+            obs_space: Space::Box(BoxSpace::uniform(-1.0, 1.0, 3).unwrap()),
+            action_space: Space::Box(BoxSpace::uniform(-1.0, 1.0, 1).unwrap()),
+            t: 0,
+        };
+        let agent = rl_sac::Sac::new(
+            rl_sac::SacConfig::default(),
+            3,
+            ActionSpec::Continuous { dim: 1 },
+            &Device::Cpu,
+            0,
+        )
+        .unwrap();
+        let mut trainer = rl_sac::SacTrainer::new(agent, env, 0).unwrap();
+        let err = (0..20).find_map(|_| trainer.step().err()).unwrap();
+        expect(
+            &format!("NaN {what} from the environment"),
+            err,
+            &["NaN", "step"],
+        );
+    }
+
+    // A loss that overflows: rewards of 1e38 make the critic loss infinite.
+    let mut agent = rl_sac::Sac::new(
+        rl_sac::SacConfig::default(),
+        3,
+        ActionSpec::Continuous { dim: 1 },
+        &Device::Cpu,
+        0,
+    )
+    .unwrap();
+    let mut buf = ReplayBuffer::new(64, 3, ActionSpec::Continuous { dim: 1 }).unwrap();
+    for _ in 0..64 {
+        buf.push(Transition {
+            obs: &[0.1, 0.2, 0.3],
+            action: &[0.5],
+            reward: 3e38,
+            next_obs: &[0.1, 0.2, 0.3],
+            terminated: false,
+            truncated: false,
+        })
+        .unwrap();
+    }
+    let mut rng = rl_math::SeededRng::new(0);
+    let err = (0..5)
+        .find_map(|_| {
+            agent
+                .update(&buf.sample(32, &mut rng, &Device::Cpu).unwrap())
+                .err()
+        })
+        .unwrap();
+    expect("a loss that is not finite", err, &["loss", "gradient step"]);
+}
+
+#[test]
+fn malformed_configs_and_unknown_keys() {
+    expect(
+        "config: TOML syntax error",
+        rl_sac::SacConfig::from_toml("[sac]\nlearning_rate = = 3").unwrap_err(),
+        &["line 2"],
+    );
+    expect(
+        "config: unknown key",
+        rl_a2c::A2cConfig::from_toml("[a2c]\nn_step = 5").unwrap_err(),
+        &["n_step", "n_steps"],
+    );
+    expect(
+        "config: wrong type",
+        rl_acer::AcerConfig::from_toml("[acer]\nn_steps = \"20\"").unwrap_err(),
+        &["n_steps", "string"],
+    );
+    expect(
+        "config: value out of range",
+        rl_sac::SacConfig::from_toml("[sac]\ngamma = 1.5").unwrap_err(),
+        &["gamma", "1.5"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = sac_options(&dir.path().join("a"), 10);
+    o.sets.push("run.eval_freqq=5".into());
+    expect(
+        "--set with an unknown run key",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["eval_freqq"],
+    );
+    let mut o = sac_options(&dir.path().join("b"), 10);
+    o.sets.push("learning_rate".into());
+    expect(
+        "--set without a value",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["learning_rate"],
+    );
+}
+
+#[test]
+fn checkpoints_that_do_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&sac_options(&run, 150), &Device::Cpu).unwrap();
+    let ckpt = rl_nn::checkpoint::CheckpointDir::new(run.join("checkpoints"))
+        .latest()
+        .unwrap()
+        .unwrap();
+    let model = std::fs::read_dir(&ckpt)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .unwrap();
+    let original = std::fs::read(&model).unwrap();
+
+    std::fs::write(&model, &original[..original.len() / 3]).unwrap();
+    expect(
+        "checkpoint: truncated tensor file",
+        evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+        &["safetensors", "corrupt"],
+    );
+    // Without the manifest the loaders themselves still refuse a truncated file.
+    let manifest = std::fs::read(ckpt.join("MANIFEST.json")).unwrap();
+    std::fs::remove_file(ckpt.join("MANIFEST.json")).unwrap();
+    expect(
+        "checkpoint: truncated tensor file, no manifest",
+        evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+        &["safetensors"],
+    );
+    std::fs::write(ckpt.join("MANIFEST.json"), manifest).unwrap();
+    for at in [10, original.len() - 5] {
+        // One flipped bit, in the header and in the weights.
+        let mut flipped = original.clone();
+        flipped[at] ^= 0x10;
+        std::fs::write(&model, &flipped).unwrap();
+        expect(
+            &format!("checkpoint: one bit flipped at byte {at}"),
+            evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+            &["corrupt", "safetensors"],
+        );
+    }
+    std::fs::write(&model, &original).unwrap();
+
+    // Another network shape: the run's config says 32-32 now.
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    std::fs::write(
+        run.join("config.toml"),
+        config.replace("net_arch = [16, 16]", "net_arch = [32, 32]"),
+    )
+    .unwrap();
+    expect(
+        "checkpoint: another network shape",
+        evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+        &["16", "32"],
+    );
+    std::fs::write(run.join("config.toml"), &config).unwrap();
+
+    // Another algorithm's checkpoint.
+    let a2c = dir.path().join("a2c");
+    train(
+        &TrainOptions {
+            algo: "a2c".into(),
+            steps: Some(200),
+            out: Some(a2c.clone()),
+            sets: vec!["run.eval_episodes=1".into()],
+            ..TrainOptions::default()
+        },
+        &Device::Cpu,
+    )
+    .unwrap();
+    let a2c_ckpt = rl_nn::checkpoint::CheckpointDir::new(a2c.join("checkpoints"))
+        .latest()
+        .unwrap()
+        .unwrap();
+    let mut agent = rl_sac::Sac::new(
+        rl_sac::SacConfig::default(),
+        4,
+        ActionSpec::Discrete { n: 2 },
+        &Device::Cpu,
+        0,
+    )
+    .unwrap();
+    expect(
+        "checkpoint: from another algorithm",
+        agent.load_into(&a2c_ckpt).unwrap_err(),
+        &["written by A2C, not SAC"],
+    );
+    let resume = TrainOptions {
+        algo: "acer".into(),
+        resume: Some(a2c.clone()),
+        ..TrainOptions::default()
+    };
+    expect(
+        "--resume a run of another algorithm",
+        train(&resume, &Device::Cpu).unwrap_err(),
+        &["a2c", "acer"],
+    );
+
+    std::fs::write(run.join("checkpoints/LATEST"), "step-999\n").unwrap();
+    std::fs::remove_dir_all(&ckpt).unwrap();
+    expect(
+        "checkpoint: LATEST names a missing folder (no other checkpoint)",
+        evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+        &["missing"],
+    );
+}
+
+#[test]
+fn unknown_names_and_existing_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    expect(
+        "unknown environment id",
+        make("CartPole-v0").err().unwrap(),
+        &["CartPole-v0", "CartPole-v1"],
+    );
+    let o = TrainOptions {
+        algo: "ppo".into(),
+        ..sac_options(&dir.path().join("x"), 10)
+    };
+    expect(
+        "unknown algorithm",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["ppo", "sac"],
+    );
+    let o = TrainOptions {
+        preset: Some("Pendulum-v9".into()),
+        ..sac_options(&dir.path().join("y"), 10)
+    };
+    expect(
+        "unknown preset",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["Pendulum-v9", "Pendulum-v1"],
+    );
+    expect(
+        "unknown device",
+        rl_runner::parse_device("tpu").unwrap_err(),
+        &["tpu"],
+    );
+
+    let out = dir.path().join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    expect(
+        "run folder that already exists",
+        train(&sac_options(&out, 10), &Device::Cpu).unwrap_err(),
+        &["already exists"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(
+        empty.join("config.toml"),
+        "[run]\nalgo = \"sac\"\nenv = \"Pendulum-v1\"\n",
+    )
+    .unwrap();
+    let resume = TrainOptions {
+        algo: "sac".into(),
+        resume: Some(empty),
+        ..TrainOptions::default()
+    };
+    expect(
+        "--resume a folder without checkpoints",
+        train(&resume, &Device::Cpu).unwrap_err(),
+        &["no checkpoint"],
+    );
+    expect(
+        "--resume a folder that is no run",
+        train(
+            &TrainOptions {
+                algo: "sac".into(),
+                resume: Some(dir.path().join("nowhere")),
+                ..TrainOptions::default()
+            },
+            &Device::Cpu,
+        )
+        .unwrap_err(),
+        &["config.toml"],
+    );
+}
