@@ -1,7 +1,7 @@
 //! Checkpoint loaders given damaged files: a valid checkpoint of each algorithm is written once;
 //! each input then replaces one of its files (chosen by the first byte) with the remaining bytes,
-//! or with a valid file mutated at a few positions, and loading must return an error or succeed,
-//! never panic. Also the replay memories' and tensor files' loaders on raw bytes.
+//! or with a valid file mutated at a few positions, and loading (and acting, if it loads) must
+//! return an error or succeed, never panic. Also the replay memories' and tensor files' loaders on raw bytes.
 #![no_main]
 
 use std::path::{Path, PathBuf};
@@ -35,6 +35,9 @@ fn write_checkpoints() -> Fixture {
             .latest()
             .expect("latest")
             .expect("a checkpoint");
+        // Without the manifest, damaged files reach the loaders themselves (with it, the
+        // checksum check refuses them first; that path is tested in bad_input.rs).
+        std::fs::remove_file(ckpt.join(rl_nn::checkpoint::MANIFEST)).expect("manifest");
         let mut files: Vec<PathBuf> = std::fs::read_dir(&ckpt)
             .expect("read_dir")
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -88,7 +91,11 @@ fuzz_target!(|data: &[u8]| {
         rest.to_vec()
     };
     if std::fs::write(file, &damaged).is_ok() {
-        let _ = rl_runner::evaluate_run(run_dir, 1, &Device::Cpu);
+        if let Ok((_, mut algo)) = rl_runner::load_run(run_dir, &Device::Cpu) {
+            // A checkpoint that loads must also act.
+            let obs = vec![0.0f32; if run_dir.ends_with("sac") { 3 } else { 4 }];
+            let _ = algo.act_deterministic(&obs);
+        }
     }
     let _ = std::fs::write(file, &original);
 });

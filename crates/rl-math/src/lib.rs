@@ -45,6 +45,7 @@
 pub mod clip;
 pub mod distributions;
 mod error;
+mod fused;
 pub mod optim;
 pub mod persist;
 pub mod polyak;

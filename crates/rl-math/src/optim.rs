@@ -161,6 +161,14 @@ impl Optimizer for Adam {
         for ((((_, param), m), v), g) in self.params.iter().zip(&self.m).zip(&self.v).zip(grads) {
             let Some(g) = g else { continue };
             let g = g.detach();
+            let (p, mt, vt) = (param.as_tensor(), m.as_tensor(), v.as_tensor());
+            if crate::fused::usable(&[p, mt, vt, &g]) {
+                // The same arithmetic in one in-place pass per buffer (bit-identical).
+                crate::fused::mix(mt, &g, beta1, 1.0 - beta1, false, true)?;
+                crate::fused::mix(vt, &g, beta2, 1.0 - beta2, true, true)?;
+                crate::fused::adam_step(p, mt, vt, 1.0 / bias_correction2_sqrt, eps, step_size)?;
+                continue;
+            }
             let next_m =
                 flush_tiny(&(m.as_tensor().affine(beta1, 0.0)? + g.affine(1.0 - beta1, 0.0)?)?)?;
             let next_v = flush_tiny(
@@ -308,6 +316,13 @@ impl Optimizer for RmsProp {
         for (((_, param), s), g) in self.params.iter().zip(&self.square_avg).zip(grads) {
             let Some(g) = g else { continue };
             let g = g.detach();
+            let (p, st) = (param.as_tensor(), s.as_tensor());
+            if crate::fused::usable(&[p, st, &g]) {
+                // The same arithmetic in one in-place pass per buffer (bit-identical).
+                crate::fused::mix(st, &g, alpha, 1.0 - alpha, true, true)?;
+                crate::fused::rms_step(p, &g, st, lr, eps, style == RmsPropStyle::TfLike)?;
+                continue;
+            }
             let next_s = flush_tiny(
                 &(s.as_tensor().affine(alpha, 0.0)? + g.sqr()?.affine(1.0 - alpha, 0.0)?)?,
             )?;
@@ -363,7 +378,7 @@ impl Optimizer for RmsProp {
 /// back to 135 with this (docs/performance.md). The effect on the update is below 1e-15 of a
 /// learning rate: such moments are divided by `√v + ε ≥ ε`.
 fn flush_tiny(x: &Tensor) -> Result<Tensor> {
-    const C: f64 = 7.888_609_052_210_118e-31; // 2^-100
+    const C: f64 = crate::fused::FLUSH; // 2^-100
     Ok(x.affine(1.0, C)?.affine(1.0, -C)?)
 }
 

@@ -27,6 +27,11 @@ pub fn polyak_update(source: &[Var], target: &[Var], tau: f64) -> Result<()> {
                 t.dims()
             )));
         }
+        if crate::fused::usable(&[s.as_tensor(), t.as_tensor()]) {
+            // t ← t (1 − τ) + s τ in one in-place pass (bit-identical to the tensor ops).
+            crate::fused::mix(t.as_tensor(), s.as_tensor(), 1.0 - tau, tau, false, false)?;
+            continue;
+        }
         let mixed = (s.as_tensor().detach().affine(tau, 0.0)?
             + t.as_tensor().detach().affine(1.0 - tau, 0.0)?)?;
         t.set(&mixed)?;

@@ -293,6 +293,74 @@ impl Mlp {
         })
     }
 
+    /// [`backward`](Self::backward) with each layer's two products — the weight gradient
+    /// `gᵀ h_in` and the input gradient `g W` — on two threads where both are needed and the
+    /// layer is large (at least `min_size` weights). The results are the same, bit for bit: the
+    /// two products are independent and each is computed exactly as the sequential pass does.
+    pub fn backward_split(
+        &self,
+        trace: &Trace,
+        grad_output: &Tensor,
+        params: bool,
+        input: bool,
+        min_size: usize,
+    ) -> Result<MlpGrads> {
+        let n = self.layers.len();
+        if trace.inputs.len() != n {
+            return Err(NnError::Invalid(format!(
+                "a trace of {} layers for a network of {n}",
+                trace.inputs.len()
+            )));
+        }
+        let mut g = grad_output.detach();
+        let mut grads = vec![None; 2 * n];
+        for i in (0..n).rev() {
+            if i + 1 < n || self.activate_output {
+                let y = &trace.outputs[i];
+                g = match self.activation {
+                    Activation::Relu => crate::ops::relu_backward(&g, y)?,
+                    Activation::Tanh => (&g * y.sqr()?.affine(-1.0, 1.0)?)?,
+                };
+            }
+            let layer = &self.layers[i];
+            let need_input = i > 0 || input;
+            let weight_grads = |g: &Tensor| -> Result<(Tensor, Tensor)> {
+                let dw = g.t()?.matmul(&trace.inputs[i])?;
+                let ones = Tensor::ones((1, g.dim(0)?), g.dtype(), g.device())?;
+                Ok((dw, ones.matmul(g)?.squeeze(0)?))
+            };
+            let input_grad =
+                |g: &Tensor| -> Result<Tensor> { Ok(g.matmul(&layer.weight.detach())?) };
+            if params && need_input && layer.weight.elem_count() >= min_size {
+                let (w, next) = std::thread::scope(|scope| {
+                    let handle = scope.spawn(|| input_grad(&g));
+                    let w = weight_grads(&g);
+                    let next = handle
+                        .join()
+                        .map_err(|_| NnError::Invalid("a backward worker thread panicked".into()));
+                    (w, next)
+                });
+                let (dw, db) = w?;
+                grads[2 * i] = Some(dw);
+                grads[2 * i + 1] = Some(db);
+                g = next??;
+            } else {
+                if params {
+                    let (dw, db) = weight_grads(&g)?;
+                    grads[2 * i] = Some(dw);
+                    grads[2 * i + 1] = Some(db);
+                }
+                if need_input {
+                    g = input_grad(&g)?;
+                }
+            }
+        }
+        Ok(MlpGrads {
+            input: input.then_some(g),
+            params: grads,
+        })
+    }
+
     /// The output for a batch `[B, sizes[0]]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();

@@ -35,6 +35,6 @@ pub use algorithm::{Algorithm, EpisodeLog, Progress};
 pub use config::{ConfigFile, RunConfig};
 pub use error::{Result, RunError};
 pub use runner::{
-    Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, parse_device, resolve,
-    train,
+    Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, load_run, parse_device,
+    resolve, train,
 };

@@ -412,6 +412,13 @@ fn run_loop(
 /// Evaluates the latest checkpoint of the run in `dir` over `episodes` deterministic episodes
 /// (the run's evaluation seeds), returning each episode's return.
 pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<f64>> {
+    let (run, mut algo) = load_run(dir, device)?;
+    evaluate_algorithm(algo.as_mut(), run.seed, episodes.max(1))
+}
+
+/// The run in `dir` rebuilt from its `config.toml` and loaded from its latest checkpoint (checksums
+/// verified first), ready to act: a trained policy for use elsewhere.
+pub fn load_run(dir: &Path, device: &Device) -> Result<(RunConfig, Box<dyn Algorithm>)> {
     let file = ConfigFile::parse(&read_run_config(dir)?)?;
     let run = file.run()?;
     let mut algo = algorithm::build(&run, &file, device)?;
@@ -419,11 +426,11 @@ pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<
         .latest()?
         .ok_or_else(|| RunError::RunDir {
             path: dir.display().to_string(),
-            reason: "no checkpoint to evaluate".into(),
+            reason: "no checkpoint to load".into(),
         })?;
     read_run_state(&latest, &run)?;
     load_checkpoint(algo.as_mut(), &latest)?;
-    evaluate_algorithm(algo.as_mut(), run.seed, episodes.max(1))
+    Ok((run, algo))
 }
 
 /// `episodes` deterministic episodes on a fresh evaluation env, episode `i` reset with

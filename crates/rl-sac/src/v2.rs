@@ -20,7 +20,7 @@ use rl_buffer::ReplayBatch;
 use rl_math::optim::Optimizer;
 use rl_nn::Trace;
 
-use crate::agent::{Policy, Sac, UpdateMetrics, finite, scalar};
+use crate::agent::{Policy, Sac, UpdateMetrics, both, finite, scalar};
 use crate::losses::{
     actor_loss, actor_loss_v1, critic_half_loss, soft_td_target, temperature_loss,
 };
@@ -73,8 +73,13 @@ impl Sac {
         let eps_pi = self.noise(&batch.obs)?;
         let eps_next = self.noise(&batch.obs)?;
 
-        // A fresh ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf).
-        let policy = self.sample_policy(&actor, &batch.obs, &eps_pi)?;
+        // A fresh ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf),
+        // and a' ~ π(·|s') for step 2 (independent: on two threads when parallel is on).
+        let (policy, (next_a, next_log_prob)) = both(
+            self.parallel,
+            || self.sample_policy(&actor, &batch.obs, &eps_pi),
+            || Ok(actor.dist_detached(&batch.next_obs)?.rsample(&eps_next)?),
+        )?;
 
         // 1. Temperature, eq. (18).
         let mut ent_coef_loss = None;
@@ -87,7 +92,6 @@ impl Sac {
         }
 
         // 2. Critics, eq. (5): the soft TD target from the target critics at (s', a' ~ π(·|s')).
-        let (next_a, next_log_prob) = actor.dist_detached(&batch.next_obs)?.rsample(&eps_next)?;
         let next_x = critic_input(&batch.next_obs, &next_a)?;
         let target = self
             .critic_target
@@ -295,10 +299,15 @@ impl Sac {
             .backward()?
             .remove(&policy.out_leaf)
             .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's output".into()))?;
-        let grads = actor
-            .net()
-            .backward(&policy.trace, &grad_out, true, false)?
-            .params;
+        // The hidden layers' weight and input gradients on two threads when parallel is on
+        // (bit-identical to the sequential pass).
+        let net = actor.net();
+        let grads = if self.parallel {
+            net.backward_split(&policy.trace, &grad_out, true, false, 16 * 1024)?
+        } else {
+            net.backward(&policy.trace, &grad_out, true, false)?
+        }
+        .params;
         Ok((loss, grads))
     }
 }
