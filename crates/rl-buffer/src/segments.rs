@@ -162,14 +162,14 @@ impl SegmentReplay {
         }
         check_finite("segment rewards", s.rewards, t)?;
         check_finite("behaviour distributions", s.behaviour, t * self.dist_dim)?;
-        if matches!(self.action, ActionSpec::Discrete { .. }) {
-            if let Some(i) = s.behaviour.iter().position(|p| !(0.0..=1.0).contains(p)) {
-                return Err(BufferError::NonFinite {
-                    what: "behaviour probabilities (must lie in [0, 1])",
-                    index: i,
-                    value: f64::from(s.behaviour[i]),
-                });
-            }
+        if matches!(self.action, ActionSpec::Discrete { .. })
+            && let Some(i) = s.behaviour.iter().position(|p| !(0.0..=1.0).contains(p))
+        {
+            return Err(BufferError::NonFinite {
+                what: "behaviour probabilities (must lie in [0, 1])",
+                index: i,
+                value: f64::from(s.behaviour[i]),
+            });
         }
         check_finite("segment final observations", s.final_obs, t * d)?;
         for (what, v) in [("terminated", s.terminated), ("truncated", s.truncated)] {

@@ -24,8 +24,8 @@ fn push_numbered(buf: &mut ReplayBuffer, i: usize) {
         action: &[x / 1000.0],
         reward: i as f64,
         next_obs: &[x + 1.0, -x - 1.0],
-        terminated: i % 3 == 0,
-        truncated: i % 5 == 0,
+        terminated: i.is_multiple_of(3),
+        truncated: i.is_multiple_of(5),
     })
     .unwrap();
 }
@@ -73,8 +73,8 @@ proptest! {
             prop_assert_eq!(&obs[2 * row..2 * row + 2], &[x, -x]);
             prop_assert_eq!(&next[2 * row..2 * row + 2], &[x + 1.0, -x - 1.0]);
             prop_assert_eq!(act[row], x / 1000.0);
-            prop_assert_eq!(term[row] == 1.0, i % 3 == 0);
-            prop_assert_eq!(trunc[row] == 1.0, i % 5 == 0);
+            prop_assert_eq!(term[row] == 1.0, i.is_multiple_of(3));
+            prop_assert_eq!(trunc[row] == 1.0, i.is_multiple_of(5));
         }
     }
 }

@@ -232,15 +232,15 @@ fn rollout(
         }
         episode_len += 1;
         report.steps += 1;
-        if let Some(limit) = env.max_episode_steps() {
-            if episode_len > limit && !truncated && !terminated {
-                warn(
-                    report,
-                    format!(
-                        "an episode ran past max_episode_steps ({limit}) without being truncated"
-                    ),
-                );
-            }
+        if let Some(limit) = env.max_episode_steps()
+            && episode_len > limit
+            && !truncated
+            && !terminated
+        {
+            warn(
+                report,
+                format!("an episode ran past max_episode_steps ({limit}) without being truncated"),
+            );
         }
         out.steps.push((obs, reward, terminated, truncated));
         if terminated || truncated {
@@ -279,13 +279,13 @@ fn check_observation(
             ),
         ));
     }
-    if let Space::Box(b) = env.observation_space() {
-        if !b.contains(obs) {
-            warn(
-                report,
-                format!("{place} returned an observation outside the observation space: {obs:?}"),
-            );
-        }
+    if let Space::Box(b) = env.observation_space()
+        && !b.contains(obs)
+    {
+        warn(
+            report,
+            format!("{place} returned an observation outside the observation space: {obs:?}"),
+        );
     }
     Ok(())
 }

@@ -392,14 +392,14 @@ fn check_grads(params: &[(String, Var)], grads: &[Option<Tensor>]) -> Result<()>
         )));
     }
     for ((name, p), g) in params.iter().zip(grads) {
-        if let Some(g) = g {
-            if g.dims() != p.dims() {
-                return Err(MathError::Shape(format!(
-                    "gradient of {name:?} has shape {:?}, the parameter {:?}",
-                    g.dims(),
-                    p.dims()
-                )));
-            }
+        if let Some(g) = g
+            && g.dims() != p.dims()
+        {
+            return Err(MathError::Shape(format!(
+                "gradient of {name:?} has shape {:?}, the parameter {:?}",
+                g.dims(),
+                p.dims()
+            )));
         }
     }
     Ok(())

@@ -573,14 +573,13 @@ fn default_run_dir(run: &RunConfig) -> PathBuf {
 }
 
 fn prepare_new_dir(dir: &Path) -> Result<()> {
-    if let Ok(mut entries) = std::fs::read_dir(dir) {
-        if entries.next().is_some() {
-            return Err(RunError::RunDir {
-                path: dir.display().to_string(),
-                reason: "already exists and is not empty: choose another --out, or --resume it"
-                    .into(),
-            });
-        }
+    if let Ok(mut entries) = std::fs::read_dir(dir)
+        && entries.next().is_some()
+    {
+        return Err(RunError::RunDir {
+            path: dir.display().to_string(),
+            reason: "already exists and is not empty: choose another --out, or --resume it".into(),
+        });
     }
     std::fs::create_dir_all(dir).map_err(io_err(dir))
 }

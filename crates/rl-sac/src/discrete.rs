@@ -116,7 +116,10 @@ impl Sac {
 
         // 4. Target critics.
         self.updates += 1;
-        if self.updates % self.config.target_update_interval == 0 {
+        if self
+            .updates
+            .is_multiple_of(self.config.target_update_interval)
+        {
             self.polyak_critics()?;
         }
         let entropy = scalar(&(&probs * &log_probs)?.sum(D::Minus1)?.mean_all()?.neg()?)?;

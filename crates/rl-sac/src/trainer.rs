@@ -226,7 +226,7 @@ impl<E: Env> SacTrainer<E> {
         // A buffer emptied by a resume without saved transitions refills before learning again.
         let enough =
             self.buffer.len() as u64 >= config.learning_starts.clamp(1, config.batch_size as u64);
-        if n > config.learning_starts && n % config.train_freq == 0 && enough {
+        if n > config.learning_starts && n.is_multiple_of(config.train_freq) && enough {
             for _ in 0..config.gradient_steps {
                 let batch =
                     self.buffer

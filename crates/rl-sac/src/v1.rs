@@ -85,7 +85,10 @@ impl Sac {
 
         // ψ̄ ← τ ψ + (1 − τ) ψ̄.
         self.updates += 1;
-        if self.updates % self.config.target_update_interval == 0 {
+        if self
+            .updates
+            .is_multiple_of(self.config.target_update_interval)
+        {
             let source = self.value_params.as_ref().ok_or_else(missing)?;
             rl_math::polyak::polyak_update(
                 &source.vars(),

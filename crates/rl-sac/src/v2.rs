@@ -121,7 +121,10 @@ impl Sac {
 
         // 4. Target critics: θ̄ ← τ θ + (1 − τ) θ̄.
         self.updates += 1;
-        if self.updates % self.config.target_update_interval == 0 {
+        if self
+            .updates
+            .is_multiple_of(self.config.target_update_interval)
+        {
             self.polyak_critics()?;
         }
         Ok(UpdateMetrics {

@@ -77,7 +77,7 @@ impl RunningMeanStd {
     /// Adds a batch of `x.len() / dim` samples stored row after row.
     pub fn update(&mut self, x: &[f32]) -> Result<(), EnvError> {
         let dim = self.dim();
-        if dim == 0 || x.is_empty() || x.len() % dim != 0 {
+        if dim == 0 || x.is_empty() || !x.len().is_multiple_of(dim) {
             return Err(EnvError::InvalidConfig(format!(
                 "running statistics of {dim} components cannot take a batch of {} values",
                 x.len()
