@@ -103,16 +103,27 @@ impl InplaceOp2 for Mix {
     }
 }
 
-/// Adam's parameter step: `θ ← θ − (m / (√v · (1/√bc₂) + ε)) · step_size`.
-struct AdamStep {
-    inv_bc2_sqrt: f64,
-    eps: f64,
-    step_size: f64,
+/// The denominator of a step `θ ← θ − (a / d(b)) · scale`.
+#[derive(Clone, Copy)]
+enum Denom {
+    /// `√b · c + ε`: Adam (`c = 1/√bc₂`) and PyTorch's RMSprop (`c = 1`).
+    SqrtTimesPlusEps(f64),
+    /// `√(b + ε)`: TensorFlow's RMSprop.
+    SqrtOfSumWithEps,
 }
 
-impl InplaceOp3 for AdamStep {
+/// One optimizer's parameter step in place: `θ ← θ − (a / d(b)) · scale`, with `a` Adam's first
+/// moment or RMSprop's gradient and `b` the second moment or the average of squared gradients.
+struct Step {
+    name: &'static str,
+    denom: Denom,
+    eps: f64,
+    scale: f64,
+}
+
+impl InplaceOp3 for Step {
     fn name(&self) -> &'static str {
-        "fused-adam-step"
+        self.name
     }
 
     fn cpu_fwd(
@@ -125,111 +136,47 @@ impl InplaceOp3 for AdamStep {
         l3: &Layout,
     ) -> candle_core::Result<()> {
         fn run<T: WithDType + Sqrt>(
-            k: &AdamStep,
+            k: &Step,
             p: &mut [T],
             l1: &Layout,
-            m: &[T],
+            a: &[T],
             l2: &Layout,
-            v: &[T],
+            b: &[T],
             l3: &Layout,
         ) -> candle_core::Result<()> {
-            let (Some(p), Some(m), Some(v)) =
-                (contiguous_mut(p, l1), contiguous(m, l2), contiguous(v, l3))
+            let (Some(p), Some(a), Some(b)) =
+                (contiguous_mut(p, l1), contiguous(a, l2), contiguous(b, l3))
             else {
-                candle_core::bail!("fused-adam-step: non-contiguous operands");
+                candle_core::bail!("{}: non-contiguous operands", k.name);
             };
-            if p.len() != m.len() || p.len() != v.len() {
-                candle_core::bail!("fused-adam-step: operands of different sizes");
+            if p.len() != a.len() || p.len() != b.len() {
+                candle_core::bail!("{}: operands of different sizes", k.name);
             }
-            let (inv, eps, step, zero) = (
-                T::from_f64(k.inv_bc2_sqrt),
+            let (eps, scale, one, zero) = (
                 T::from_f64(k.eps),
-                T::from_f64(k.step_size),
-                T::from_f64(0.0),
-            );
-            for ((p, &m), &v) in p.iter_mut().zip(m).zip(v) {
-                let denom = v.sqrt_() * inv + eps;
-                let update = (m / denom) * step + zero;
-                *p -= update;
-            }
-            Ok(())
-        }
-        match (s1, s2, s3) {
-            (CpuStorage::F32(p), CpuStorage::F32(m), CpuStorage::F32(v)) => {
-                run(self, p, l1, m, l2, v, l3)
-            }
-            (CpuStorage::F64(p), CpuStorage::F64(m), CpuStorage::F64(v)) => {
-                run(self, p, l1, m, l2, v, l3)
-            }
-            _ => candle_core::bail!("fused-adam-step: f32 or f64 operands of one dtype"),
-        }
-    }
-}
-
-/// RMSprop's parameter step: `θ ← θ − (g / (√s + ε)) · lr` (PyTorch) or
-/// `θ ← θ − (g / √(s + ε)) · lr` (TensorFlow).
-struct RmsStep {
-    lr: f64,
-    eps: f64,
-    eps_inside: bool,
-}
-
-impl InplaceOp3 for RmsStep {
-    fn name(&self) -> &'static str {
-        "fused-rmsprop-step"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &mut CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<()> {
-        fn run<T: WithDType + Sqrt>(
-            k: &RmsStep,
-            p: &mut [T],
-            l1: &Layout,
-            g: &[T],
-            l2: &Layout,
-            s: &[T],
-            l3: &Layout,
-        ) -> candle_core::Result<()> {
-            let (Some(p), Some(g), Some(s)) =
-                (contiguous_mut(p, l1), contiguous(g, l2), contiguous(s, l3))
-            else {
-                candle_core::bail!("fused-rmsprop-step: non-contiguous operands");
-            };
-            if p.len() != g.len() || p.len() != s.len() {
-                candle_core::bail!("fused-rmsprop-step: operands of different sizes");
-            }
-            let (lr, eps, one, zero) = (
-                T::from_f64(k.lr),
-                T::from_f64(k.eps),
+                T::from_f64(k.scale),
                 T::from_f64(1.0),
                 T::from_f64(0.0),
             );
-            for ((p, &g), &s) in p.iter_mut().zip(g).zip(s) {
-                let denom = if k.eps_inside {
-                    (s * one + eps).sqrt_()
-                } else {
-                    s.sqrt_() * one + eps
+            // The same operations, in the same order, as the tensor expressions they replace
+            // (`+ 0` and `· 1` included), so the results are bit-identical.
+            for ((p, &a), &b) in p.iter_mut().zip(a).zip(b) {
+                let denom = match k.denom {
+                    Denom::SqrtTimesPlusEps(c) => b.sqrt_() * T::from_f64(c) + eps,
+                    Denom::SqrtOfSumWithEps => (b * one + eps).sqrt_(),
                 };
-                let update = (g / denom) * lr + zero;
-                *p -= update;
+                *p -= (a / denom) * scale + zero;
             }
             Ok(())
         }
         match (s1, s2, s3) {
-            (CpuStorage::F32(p), CpuStorage::F32(g), CpuStorage::F32(s)) => {
-                run(self, p, l1, g, l2, s, l3)
+            (CpuStorage::F32(p), CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                run(self, p, l1, a, l2, b, l3)
             }
-            (CpuStorage::F64(p), CpuStorage::F64(g), CpuStorage::F64(s)) => {
-                run(self, p, l1, g, l2, s, l3)
+            (CpuStorage::F64(p), CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                run(self, p, l1, a, l2, b, l3)
             }
-            _ => candle_core::bail!("fused-rmsprop-step: f32 or f64 operands of one dtype"),
+            _ => candle_core::bail!("{}: f32 or f64 operands of one dtype", self.name),
         }
     }
 }
@@ -278,15 +225,13 @@ pub(crate) fn adam_step(
     eps: f64,
     step_size: f64,
 ) -> Result<()> {
-    Ok(param.inplace_op3(
-        m,
-        v,
-        &AdamStep {
-            inv_bc2_sqrt,
-            eps,
-            step_size,
-        },
-    )?)
+    let step = Step {
+        name: "fused-adam-step",
+        denom: Denom::SqrtTimesPlusEps(inv_bc2_sqrt),
+        eps,
+        scale: step_size,
+    };
+    Ok(param.inplace_op3(m, v, &step)?)
 }
 
 /// RMSprop's parameter step, in place on `param`.
@@ -298,15 +243,18 @@ pub(crate) fn rms_step(
     eps: f64,
     eps_inside: bool,
 ) -> Result<()> {
-    Ok(param.inplace_op3(
-        g,
-        s,
-        &RmsStep {
-            lr,
-            eps,
-            eps_inside,
-        },
-    )?)
+    let denom = if eps_inside {
+        Denom::SqrtOfSumWithEps
+    } else {
+        Denom::SqrtTimesPlusEps(1.0)
+    };
+    let step = Step {
+        name: "fused-rmsprop-step",
+        denom,
+        eps,
+        scale: lr,
+    };
+    Ok(param.inplace_op3(g, s, &step)?)
 }
 
 #[cfg(test)]
