@@ -22,13 +22,17 @@
 //!   (PyTorch's default or orthogonal), so the same seed builds the same network.
 //! - [`checkpoint`]: checkpoint folders written atomically with a `LATEST` pointer, and tensor /
 //!   JSON files.
+//! - [`Workers`]: fork-join on a pool of threads kept for the agent's life, for the independent
+//!   halves of an update.
 
 pub mod checkpoint;
 mod error;
 mod mlp;
 pub mod ops;
 mod params;
+mod workers;
 
 pub use error::{NnError, Result};
 pub use mlp::{Activation, Dense, Init, Mlp, MlpGrads, Trace, linear};
 pub use params::ParamStore;
+pub use workers::Workers;

@@ -223,15 +223,9 @@ impl Mlp {
         };
         let mut h = x.detach();
         for (i, layer) in self.layers.iter().enumerate() {
-            let z = layer.forward_detached(&h)?;
-            let y = if i + 1 < n || self.activate_output {
-                match self.activation {
-                    Activation::Relu => z.relu()?,
-                    Activation::Tanh => z.tanh()?,
-                }
-            } else {
-                z
-            };
+            let z = h.matmul(&layer.weight.detach().t()?)?;
+            let act = (i + 1 < n || self.activate_output).then_some(self.activation);
+            let y = crate::ops::bias_activation(z, &layer.bias, act)?;
             trace.inputs.push(h);
             h = y.clone();
             trace.outputs.push(y);
@@ -294,8 +288,8 @@ impl Mlp {
     }
 
     /// [`backward`](Self::backward) with each layer's two products — the weight gradient
-    /// `gᵀ h_in` and the input gradient `g W` — on two threads where both are needed and the
-    /// layer is large (at least `min_size` weights). The results are the same, bit for bit: the
+    /// `gᵀ h_in` and the input gradient `g W` — forked on `workers` where both are needed and
+    /// the layer is large (at least `min_size` weights). The results are the same, bit for bit: the
     /// two products are independent and each is computed exactly as the sequential pass does.
     pub fn backward_split(
         &self,
@@ -304,6 +298,7 @@ impl Mlp {
         params: bool,
         input: bool,
         min_size: usize,
+        workers: &crate::Workers,
     ) -> Result<MlpGrads> {
         let n = self.layers.len();
         if trace.inputs.len() != n {
@@ -332,18 +327,11 @@ impl Mlp {
             let input_grad =
                 |g: &Tensor| -> Result<Tensor> { Ok(g.matmul(&layer.weight.detach())?) };
             if params && need_input && layer.weight.elem_count() >= min_size {
-                let (w, next) = std::thread::scope(|scope| {
-                    let handle = scope.spawn(|| input_grad(&g));
-                    let w = weight_grads(&g);
-                    let next = handle
-                        .join()
-                        .map_err(|_| NnError::Invalid("a backward worker thread panicked".into()));
-                    (w, next)
-                });
+                let (w, next) = workers.join(|| weight_grads(&g), || input_grad(&g));
                 let (dw, db) = w?;
                 grads[2 * i] = Some(dw);
                 grads[2 * i + 1] = Some(db);
-                g = next??;
+                g = next?;
             } else {
                 if params {
                     let (dw, db) = weight_grads(&g)?;

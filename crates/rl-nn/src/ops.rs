@@ -11,10 +11,17 @@
 //!   CPU (other devices use candle's own `relu`).
 //!
 //! `tests/ops.rs` checks both against candle's autograd gradients.
+//!
+//! Forward passes without autograd add the bias and apply the activation in one in-place pass
+//! over the matrix product's fresh output ([`bias_activation`]) instead of two passes that each
+//! allocate a new tensor; `tests/ops.rs` checks it bit for bit against candle's
+//! `broadcast_add` followed by `relu` / `tanh`.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Device, Layout, Shape, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, DType, Device, InplaceOp2, Layout, Shape, Tensor, WithDType,
+};
 
-use crate::Result;
+use crate::{Activation, Result};
 
 /// `x + b` for `x` of shape `[B, n]` and a bias `b` of shape `[n]`, with a fast bias gradient.
 pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -133,6 +140,88 @@ impl CustomOp2 for ReluGrad {
             _ => return Err(msg("float tensors of one dtype only")),
         };
         Ok((out, grad_layout.shape().clone()))
+    }
+}
+
+/// `act(z + b)` for `z` of shape `[B, n]` (a matrix product's output, owned by the caller) and
+/// a bias `b` of shape `[n]`, recording nothing for autograd. On the CPU, `z`'s storage is
+/// overwritten with the result in one pass; the values are those of candle's
+/// `z.broadcast_add(b)` followed by `relu` / `tanh`, bit for bit.
+pub fn bias_activation(z: Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+    let (z, b) = (z.detach(), b.detach());
+    if matches!(z.device(), Device::Cpu)
+        && matches!(z.dtype(), DType::F32 | DType::F64)
+        && z.rank() == 2
+        && b.dims() == [z.dim(1)?]
+        && z.is_contiguous()
+    {
+        z.inplace_op2(&b.contiguous()?, &BiasActivation(act))?;
+        return Ok(z);
+    }
+    let y = z.broadcast_add(&b)?;
+    Ok(match act {
+        Some(Activation::Relu) => y.relu()?,
+        Some(Activation::Tanh) => y.tanh()?,
+        None => y,
+    })
+}
+
+/// In place: `z[i, j] ← act(z[i, j] + b[j])`.
+struct BiasActivation(Option<Activation>);
+
+impl InplaceOp2 for BiasActivation {
+    fn name(&self) -> &'static str {
+        "rl-nn-bias-activation"
+    }
+
+    fn cpu_fwd(
+        &self,
+        z: &mut CpuStorage,
+        z_layout: &Layout,
+        b: &CpuStorage,
+        b_layout: &Layout,
+    ) -> candle_core::Result<()> {
+        fn run<T: WithDType>(
+            z: &mut [T],
+            z_layout: &Layout,
+            b: &[T],
+            b_layout: &Layout,
+            f: impl Fn(T) -> T,
+        ) -> candle_core::Result<()> {
+            let msg = |m: &str| candle_core::Error::Msg(format!("bias + activation: {m}"));
+            let (zs, ze) = z_layout
+                .contiguous_offsets()
+                .ok_or_else(|| msg("output not contiguous"))?;
+            let (bs, be) = b_layout
+                .contiguous_offsets()
+                .ok_or_else(|| msg("bias not contiguous"))?;
+            let b = &b[bs..be];
+            let z = &mut z[zs..ze];
+            if b.is_empty() || !z.len().is_multiple_of(b.len()) {
+                return Err(msg("bias length does not divide the output"));
+            }
+            for row in z.chunks_exact_mut(b.len()) {
+                for (x, &bias) in row.iter_mut().zip(b) {
+                    *x = f(*x + bias);
+                }
+            }
+            Ok(())
+        }
+        match (z, b, self.0) {
+            (CpuStorage::F32(z), CpuStorage::F32(b), act) => match act {
+                Some(Activation::Relu) => run(z, z_layout, b, b_layout, |x: f32| x.max(0.0)),
+                Some(Activation::Tanh) => run(z, z_layout, b, b_layout, f32::tanh),
+                None => run(z, z_layout, b, b_layout, |x| x),
+            },
+            (CpuStorage::F64(z), CpuStorage::F64(b), act) => match act {
+                Some(Activation::Relu) => run(z, z_layout, b, b_layout, |x: f64| x.max(0.0)),
+                Some(Activation::Tanh) => run(z, z_layout, b, b_layout, f64::tanh),
+                None => run(z, z_layout, b, b_layout, |x| x),
+            },
+            _ => Err(candle_core::Error::Msg(
+                "bias + activation: float tensors of one dtype only".into(),
+            )),
+        }
     }
 }
 

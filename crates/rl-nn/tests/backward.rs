@@ -72,3 +72,54 @@ fn manual_backward_matches_autograd() {
         }
     }
 }
+
+/// `backward_split` forks each large layer's weight and input gradients onto two workers and
+/// gets the sequential pass's numbers bit for bit (and with no workers, too).
+#[test]
+fn split_backward_on_workers_is_bit_identical_to_the_sequential_pass() {
+    let mut rng = SeededRng::new(9);
+    let mut store = ParamStore::new(&Device::Cpu, DType::F32);
+    let init = (Init::PytorchDefault, Init::PytorchDefault);
+    let mlp = Mlp::new(
+        &mut store,
+        "net",
+        &[3, 64, 64, 2],
+        Activation::Relu,
+        false,
+        init,
+        &mut rng,
+    )
+    .unwrap();
+    let x = rng.normal(&[32, 3], DType::F32, &Device::Cpu).unwrap();
+    let g = rng.normal(&[32, 2], DType::F32, &Device::Cpu).unwrap();
+    let (_, trace) = mlp.forward_traced(&x).unwrap();
+    let bits = |t: &Tensor| -> Vec<u32> {
+        t.flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    for input in [false, true] {
+        let reference = mlp.backward(&trace, &g, true, input).unwrap();
+        for workers in [
+            rl_nn::Workers::new(2).unwrap(),
+            rl_nn::Workers::sequential(),
+        ] {
+            // Outside and inside the pool; min_size 0 splits every layer.
+            for inside in [false, true] {
+                let run = || mlp.backward_split(&trace, &g, true, input, 0, &workers);
+                let split = if inside { workers.run(run) } else { run() }.unwrap();
+                for (a, b) in split.params.iter().zip(&reference.params) {
+                    assert_eq!(bits(a.as_ref().unwrap()), bits(b.as_ref().unwrap()));
+                }
+                assert_eq!(
+                    split.input.as_ref().map(bits),
+                    reference.input.as_ref().map(bits)
+                );
+            }
+        }
+    }
+}

@@ -63,3 +63,43 @@ fn relu_accepts_non_contiguous_input() {
     let y = relu(&x.t().unwrap()).unwrap();
     assert_eq!(y.to_vec2::<f32>().unwrap(), [[1.0, 0.0], [0.0, 4.0]]);
 }
+
+/// The forward pass's fused bias + activation gives candle's `broadcast_add` then `relu` /
+/// `tanh` bit for bit, in place on the CPU and through the fallback on a non-contiguous input.
+#[test]
+fn bias_activation_is_candles_broadcast_add_then_activation_bit_for_bit() {
+    use rl_nn::Activation;
+    use rl_nn::ops::bias_activation;
+    for dtype in [DType::F32, DType::F64] {
+        let mut rng = SeededRng::new(1);
+        let z = rng.normal(&[33, 17], dtype, &Device::Cpu).unwrap();
+        let b = rng.normal(&[17], dtype, &Device::Cpu).unwrap();
+        for act in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
+            let sum = z.broadcast_add(&b).unwrap();
+            let theirs = match act {
+                None => sum,
+                Some(Activation::Relu) => sum.relu().unwrap(),
+                Some(Activation::Tanh) => sum.tanh().unwrap(),
+            };
+            // A fresh copy: the CPU path overwrites its argument.
+            let ours = bias_activation(z.copy().unwrap(), &b, act).unwrap();
+            let bits = |t: &Tensor| -> Vec<u64> {
+                t.to_dtype(DType::F64)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f64>()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect()
+            };
+            assert_eq!(bits(&ours), bits(&theirs), "{dtype:?} {act:?}");
+            // Transposed twice: the same values through a non-contiguous layout (fallback).
+            let strided = z.t().unwrap().contiguous().unwrap().t().unwrap();
+            assert!(!strided.is_contiguous());
+            let fallback = bias_activation(strided, &b, act).unwrap();
+            assert_eq!(bits(&fallback), bits(&theirs), "{dtype:?} {act:?} strided");
+        }
+    }
+}

@@ -14,7 +14,7 @@ use rl_math::optim::{Adam, AdamConfig, Optimizer, OptimizerState};
 use rl_math::polyak::polyak_update;
 use rl_math::{RngState, SeededRng};
 use rl_nn::checkpoint::{read_json, read_tensors, write_json, write_tensors};
-use rl_nn::{Mlp, ParamStore};
+use rl_nn::{Mlp, ParamStore, Workers};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{EntCoef, LogStdMode, TargetEntropy, Variant};
@@ -77,8 +77,9 @@ pub struct Sac {
     pub(crate) alpha_opt: Option<Adam>,
     pub(crate) rng: SeededRng,
     pub(crate) updates: u64,
-    /// Run the two critics' work on two threads (results are identical either way).
-    pub(crate) parallel: bool,
+    /// Where the two critics' work (and other independent halves of an update) runs: two
+    /// threads, or the calling one (results are identical either way).
+    pub(crate) workers: Workers,
 }
 
 impl std::fmt::Debug for Sac {
@@ -90,7 +91,7 @@ impl std::fmt::Debug for Sac {
             .field("net_arch", &self.config.net_arch)
             .field("n_critics", &self.critics.len())
             .field("updates", &self.updates)
-            .field("parallel", &self.parallel)
+            .field("threads", &self.workers.threads())
             .finish_non_exhaustive()
     }
 }
@@ -237,7 +238,7 @@ impl Sac {
             alpha_opt,
             rng,
             updates: 0,
-            parallel: parallel_by_default(),
+            workers: default_workers()?,
         })
     }
 
@@ -289,13 +290,18 @@ impl Sac {
         self.target_entropy
     }
 
-    /// Whether the two critics' forward and backward passes run on two threads. The default is
-    /// yes when the machine has more than one core and candle runs single-threaded
-    /// (`RAYON_NUM_THREADS=1`, as `cargo xtask` and `cargo test` set it): with candle's own
-    /// threads also splitting every operation, two workers oversubscribe the cores. The results
-    /// are bit-identical either way.
-    pub fn set_parallel(&mut self, parallel: bool) {
-        self.parallel = parallel;
+    /// Whether the independent halves of an update (the two critics' passes, a layer's weight and
+    /// input gradients) run on two worker threads kept for the agent's life (the default when the
+    /// machine has more than one core) or one after the other on the calling thread. The results
+    /// are bit-identical either way. Candle's own threads are best left off
+    /// (`RAYON_NUM_THREADS=1`, as `cargo xtask` and `cargo test` set it): on 2 cores that is
+    /// 315 updates/s against 250 (docs/performance.md).
+    ///
+    /// # Errors
+    /// If the operating system refuses the worker threads.
+    pub fn set_parallel(&mut self, parallel: bool) -> Result<()> {
+        self.workers = Workers::new(if parallel { 2 } else { 1 })?;
+        Ok(())
     }
 
     /// The tanh-Gaussian actor (continuous actions).
@@ -381,32 +387,13 @@ impl Sac {
     pub fn update(&mut self, batch: &ReplayBatch) -> Result<UpdateMetrics> {
         rl_nn::ops::check_batch(&batch.obs, self.obs_dim, "batch observations")?;
         rl_nn::ops::check_batch(&batch.next_obs, self.obs_dim, "batch next observations")?;
-        match (&self.policy, self.config.variant) {
+        // The whole update on the pool, so its forks hand work to a running thread.
+        let workers = self.workers.clone();
+        workers.run(|| match (&self.policy, self.config.variant) {
             (Policy::Gaussian(_), Variant::V2) => self.update_v2(batch),
             (Policy::Gaussian(_), Variant::V1) => self.update_v1(batch),
             (Policy::Categorical(_), _) => self.update_discrete(batch),
-        }
-    }
-
-    /// Polyak-averages the critics into the target critics (each critic on its own thread).
-    pub(crate) fn polyak_critics(&self) -> Result<()> {
-        let (tau, source, dest) = (self.config.tau, &self.critic_params, &self.target_params);
-        let polyak = |j: usize| {
-            let prefix = format!("q{}.", j + 1);
-            let vars = |s: &ParamStore| -> Vec<Var> {
-                params_with_prefix(s, &prefix)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect()
-            };
-            Ok(polyak_update(&vars(source), &vars(dest), tau)?)
-        };
-        if self.critics.len() == 2 {
-            both(self.parallel, || polyak(0), || polyak(1))?;
-        } else {
-            polyak(0)?;
-        }
-        Ok(())
+        })
     }
 
     /// `f(j)` for every critic `j`, on two threads when there are two and parallel is on.
@@ -415,27 +402,50 @@ impl Sac {
         f: impl Fn(usize) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
         if self.critics.len() == 2 {
-            let (a, b) = both(self.parallel, || f(0), || f(1))?;
+            let (a, b) = both(&self.workers, || f(0), || f(1))?;
             Ok(vec![a, b])
         } else {
             Ok(vec![f(0)?])
         }
     }
 
-    /// Steps critic `j`'s optimizer with `grads[j]` (on two threads when parallel).
-    pub(crate) fn step_critics(&mut self, grads: &[Vec<Option<Tensor>>]) -> Result<()> {
+    /// Steps critic `j`'s optimizer with `grads[j]` and, when `polyak`, moves target critic `j`
+    /// toward it, `θ̄_j ← τ θ_j + (1 − τ) θ̄_j`: each critic's two steps on its own worker. (The
+    /// target critics are read only by the next update's TD target, so averaging them here,
+    /// before the actor's step, gives the same numbers as averaging them last.)
+    pub(crate) fn step_critics(
+        &mut self,
+        grads: &[Vec<Option<Tensor>>],
+        polyak: bool,
+    ) -> Result<()> {
+        let (tau, source, dest) = (self.config.tau, &self.critic_params, &self.target_params);
+        let step = |opt: &mut Adam, j: usize| -> Result<()> {
+            opt.step_with(&grads[j])?;
+            if polyak {
+                let prefix = format!("q{}.", j + 1);
+                let vars = |s: &ParamStore| -> Vec<Var> {
+                    params_with_prefix(s, &prefix)
+                        .into_iter()
+                        .map(|(_, v)| v)
+                        .collect()
+                };
+                polyak_update(&vars(source), &vars(dest), tau)?;
+            }
+            Ok(())
+        };
         match self.critic_opts.as_mut_slice() {
             [opt1, opt2] => {
-                both(
-                    self.parallel,
-                    || Ok(opt1.step_with(&grads[0])?),
-                    || Ok(opt2.step_with(&grads[1])?),
-                )?;
+                both(&self.workers, || step(opt1, 0), || step(opt2, 1))?;
             }
-            [opt] => opt.step_with(&grads[0])?,
+            [opt] => step(opt, 0)?,
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether this update (the `updates + 1`-th) ends with the target critics' Polyak step.
+    pub(crate) fn polyak_due(&self) -> bool {
+        (self.updates + 1).is_multiple_of(self.config.target_update_interval)
     }
 
     /// Saves everything needed to continue training exactly (networks, target networks, α,
@@ -652,29 +662,20 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
     }
 }
 
-/// Two critic threads by default: more than one core, and candle itself single-threaded.
-fn parallel_by_default() -> bool {
-    let one = |var: &str| std::env::var(var).is_ok_and(|v| v.trim() == "1");
-    let candle_single = one("RAYON_NUM_THREADS")
-        && std::env::var("CANDLE_NUM_THREADS").map_or(true, |v| v.trim() == "1");
-    candle_single && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+/// Two worker threads when the machine has more than one core. (Measured on 2 cores, SAC v2
+/// updates per second: 315 with them and `RAYON_NUM_THREADS=1`, 250 with them and candle's own
+/// threads, 130 sequential with candle's own threads; docs/performance.md #11.)
+fn default_workers() -> Result<Workers> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(Workers::new(if cores > 1 { 2 } else { 1 })?)
 }
 
-/// `(a(), b())`, on two threads when `parallel` (the calling thread runs `a`).
+/// `(a(), b())`, forked on `workers`.
 pub(crate) fn both<A: Send, B: Send>(
-    parallel: bool,
+    workers: &Workers,
     a: impl FnOnce() -> Result<A> + Send,
     b: impl FnOnce() -> Result<B> + Send,
 ) -> Result<(A, B)> {
-    if !parallel {
-        return Ok((a()?, b()?));
-    }
-    std::thread::scope(|scope| {
-        let handle = scope.spawn(b);
-        let ra = a();
-        let rb = handle
-            .join()
-            .map_err(|_| SacError::Checkpoint("a critic worker thread panicked".into()))?;
-        Ok((ra?, rb?))
-    })
+    let (ra, rb) = workers.join(a, b);
+    Ok((ra?, rb?))
 }

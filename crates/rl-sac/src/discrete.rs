@@ -97,7 +97,8 @@ impl Sac {
         })?;
         let (critic_loss_value, mean_q) = self.check_critic_halves(&halves, &place)?;
         let grads: Vec<_> = halves.into_iter().map(|h| h.grads).collect();
-        self.step_critics(&grads)?;
+        // Each critic's Adam step, and its target's Polyak step (4.) when due, on its own worker.
+        self.step_critics(&grads, self.polyak_due())?;
 
         // 3. Actor, eq. (12), through the just-updated critics (held fixed: sg).
         let critics = &self.critics;
@@ -114,14 +115,8 @@ impl Sac {
             .params;
         self.actor_opt.step_with(&grads)?;
 
-        // 4. Target critics.
+        // 4. Target critics: done with the critics' step above.
         self.updates += 1;
-        if self
-            .updates
-            .is_multiple_of(self.config.target_update_interval)
-        {
-            self.polyak_critics()?;
-        }
         let entropy = scalar(&(&probs * &log_probs)?.sum(D::Minus1)?.mean_all()?.neg()?)?;
         Ok(UpdateMetrics {
             critic_loss: critic_loss_value,

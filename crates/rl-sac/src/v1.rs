@@ -76,7 +76,7 @@ impl Sac {
 
         // Every gradient came from the same parameters; apply them together.
         let critic_grads: Vec<_> = halves.into_iter().map(|h| h.grads).collect();
-        self.step_critics(&critic_grads)?;
+        self.step_critics(&critic_grads, false)?;
         self.actor_opt.step_with(&actor_grads)?;
         self.value_opt
             .as_mut()

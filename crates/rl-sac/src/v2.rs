@@ -7,7 +7,8 @@
 //!    `y = r + γ (1 − d) [min_j Q_θ̄j(s', a') − α log π(a'|s')]`, `a' ~ π(·|s')`;
 //! 3. actor, eq. (7): `J_π = mean(α log π(ã|s) − min_j Q_θj(s, ã))` through the just-updated
 //!    critics, `ã = tanh(μ + σ ε)`;
-//! 4. Polyak: `θ̄ ← τ θ + (1 − τ) θ̄`.
+//! 4. Polyak: `θ̄ ← τ θ + (1 − τ) θ̄` (computed right after step 2, each critic's on its worker:
+//!    the targets are read only by the next update's step 2, so the numbers are the same).
 //!
 //! α in steps 2 and 3 is its value before step 1. The networks' gradients come from their explicit
 //! backward passes (`rl_nn::Mlp::backward`), which compute only what each loss needs; the
@@ -76,7 +77,7 @@ impl Sac {
         // A fresh ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf),
         // and a' ~ π(·|s') for step 2 (independent: on two threads when parallel is on).
         let (policy, (next_a, next_log_prob)) = both(
-            self.parallel,
+            &self.workers,
             || self.sample_policy(&actor, &batch.obs, &eps_pi),
             || Ok(actor.dist_detached(&batch.next_obs)?.rsample(&eps_next)?),
         )?;
@@ -111,7 +112,8 @@ impl Sac {
         let halves = self.critic_gradients(&x, &y)?;
         let (critic_loss_value, mean_q) = self.check_critic_halves(&halves, &place)?;
         let grads: Vec<_> = halves.into_iter().map(|h| h.grads).collect();
-        self.step_critics(&grads)?;
+        // Each critic's Adam step, and its target's Polyak step (4.) when due, on its own worker.
+        self.step_critics(&grads, self.polyak_due())?;
 
         // 3. Actor, eq. (7), through the just-updated critics.
         let (actor_loss_value, grads) =
@@ -119,14 +121,8 @@ impl Sac {
         check("actor loss", actor_loss_value, &place)?;
         self.actor_opt.step_with(&grads)?;
 
-        // 4. Target critics: θ̄ ← τ θ + (1 − τ) θ̄.
+        // 4. Target critics, θ̄ ← τ θ + (1 − τ) θ̄: done with the critics' step above.
         self.updates += 1;
-        if self
-            .updates
-            .is_multiple_of(self.config.target_update_interval)
-        {
-            self.polyak_critics()?;
-        }
         Ok(UpdateMetrics {
             critic_loss: critic_loss_value,
             actor_loss: actor_loss_value,
@@ -287,7 +283,7 @@ impl Sac {
             Ok(dx.narrow(1, self.obs_dim, act_dim)?)
         };
         let grad_action = if outs.len() == 2 {
-            let (a, b) = crate::agent::both(self.parallel, || action_grad(0), || action_grad(1))?;
+            let (a, b) = crate::agent::both(&self.workers, || action_grad(0), || action_grad(1))?;
             (a + b)?
         } else {
             action_grad(0)?
@@ -305,8 +301,15 @@ impl Sac {
         // The hidden layers' weight and input gradients on two threads when parallel is on
         // (bit-identical to the sequential pass).
         let net = actor.net();
-        let grads = if self.parallel {
-            net.backward_split(&policy.trace, &grad_out, true, false, 16 * 1024)?
+        let grads = if self.workers.threads() > 1 {
+            net.backward_split(
+                &policy.trace,
+                &grad_out,
+                true,
+                false,
+                16 * 1024,
+                &self.workers,
+            )?
         } else {
             net.backward(&policy.trace, &grad_out, true, false)?
         }

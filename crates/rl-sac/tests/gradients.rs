@@ -35,7 +35,7 @@ fn agent(parallel: bool) -> Sac {
         7,
     )
     .unwrap();
-    sac.set_parallel(parallel);
+    sac.set_parallel(parallel).unwrap();
     sac
 }
 
