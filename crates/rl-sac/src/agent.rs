@@ -396,7 +396,7 @@ impl Sac {
         })
     }
 
-    /// `f(j)` for every critic `j`, on two threads when there are two and parallel is on.
+    /// `f(j)` for every critic `j`, forked on the workers when there are two.
     pub(crate) fn each_critic<T: Send>(
         &self,
         f: impl Fn(usize) -> Result<T> + Sync,

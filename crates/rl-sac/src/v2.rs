@@ -75,7 +75,7 @@ impl Sac {
         let eps_next = self.noise(&batch.obs)?;
 
         // A fresh ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf),
-        // and a' ~ π(·|s') for step 2 (independent: on two threads when parallel is on).
+        // and a' ~ π(·|s') for step 2 (independent: forked on the workers).
         let (policy, (next_a, next_log_prob)) = both(
             &self.workers,
             || self.sample_policy(&actor, &batch.obs, &eps_pi),
@@ -178,7 +178,7 @@ impl Sac {
 
     /// Each critic's half of `J_Q` at `x = [s, a]` toward the target `y`, its values `Q_j(s, a)`
     /// and its parameter gradients (`∂/∂Q_j ½ mean((Q_j − y)²) = (Q_j − y) / B`, then the
-    /// critic's backward pass), on two threads when there are two critics and parallel is on.
+    /// critic's backward pass), forked on the workers when there are two critics.
     pub fn critic_gradients(&self, x: &Tensor, y: &Tensor) -> Result<Vec<CriticHalf>> {
         let n = x.dim(0)? as f64;
         let critics = &self.critics;
@@ -298,7 +298,7 @@ impl Sac {
             .backward()?
             .remove(&policy.out_leaf)
             .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's output".into()))?;
-        // The hidden layers' weight and input gradients on two threads when parallel is on
+        // The hidden layers' weight and input gradients forked on the workers when there are two
         // (bit-identical to the sequential pass).
         let net = actor.net();
         let grads = if self.workers.threads() > 1 {
