@@ -44,6 +44,30 @@ fn sac_options(out: &Path, steps: u64) -> TrainOptions {
     }
 }
 
+/// The error of a fresh `algo` agent (3-dim observations, one continuous action) asked to act
+/// on the batch `x`.
+fn act_error(algo: &str, x: &Tensor) -> String {
+    let (action, device) = (ActionSpec::Continuous { dim: 1 }, &Device::Cpu);
+    let err = match algo {
+        "sac" => rl_sac::Sac::new(Default::default(), 3, action, device, 0)
+            .unwrap()
+            .act_batch(x, true)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        "a2c" => rl_a2c::A2c::new(Default::default(), 3, action, device, 0)
+            .unwrap()
+            .act_batch(x, true)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        _ => rl_acer::Acer::new(Default::default(), 3, action, device, 0)
+            .unwrap()
+            .act_batch(x, true)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    };
+    err.unwrap_err()
+}
+
 #[test]
 fn wrong_shapes_and_actions_outside_the_space() {
     let mut env = make("CartPole-v1").unwrap();
@@ -71,69 +95,11 @@ fn wrong_shapes_and_actions_outside_the_space() {
         &["NaN"],
     );
 
-    let agent = |algo: &str| -> Box<dyn Fn(&Tensor) -> String> {
-        match algo {
-            "sac" => {
-                let cell = std::cell::RefCell::new(
-                    rl_sac::Sac::new(
-                        rl_sac::SacConfig::default(),
-                        3,
-                        ActionSpec::Continuous { dim: 1 },
-                        &Device::Cpu,
-                        0,
-                    )
-                    .unwrap(),
-                );
-                Box::new(move |x| {
-                    cell.borrow_mut()
-                        .act_batch(x, true)
-                        .unwrap_err()
-                        .to_string()
-                })
-            }
-            "a2c" => {
-                let cell = std::cell::RefCell::new(
-                    rl_a2c::A2c::new(
-                        rl_a2c::A2cConfig::default(),
-                        3,
-                        ActionSpec::Continuous { dim: 1 },
-                        &Device::Cpu,
-                        0,
-                    )
-                    .unwrap(),
-                );
-                Box::new(move |x| {
-                    cell.borrow_mut()
-                        .act_batch(x, true)
-                        .unwrap_err()
-                        .to_string()
-                })
-            }
-            _ => {
-                let cell = std::cell::RefCell::new(
-                    rl_acer::Acer::new(
-                        rl_acer::AcerConfig::default(),
-                        3,
-                        ActionSpec::Continuous { dim: 1 },
-                        &Device::Cpu,
-                        0,
-                    )
-                    .unwrap(),
-                );
-                Box::new(move |x| {
-                    cell.borrow_mut()
-                        .act_batch(x, true)
-                        .unwrap_err()
-                        .to_string()
-                })
-            }
-        }
-    };
     let wrong = Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
     for algo in ["sac", "a2c", "acer"] {
         expect(
             &format!("{algo}: observations of the wrong width"),
-            agent(algo)(&wrong),
+            act_error(algo, &wrong),
             &["[batch, 3]", "[2, 4]"],
         );
     }
