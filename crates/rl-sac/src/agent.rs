@@ -295,7 +295,7 @@ impl Sac {
     /// machine has more than one core) or one after the other on the calling thread. The results
     /// are bit-identical either way. Candle's own threads are best left off
     /// (`RAYON_NUM_THREADS=1`, as `cargo xtask` and `cargo test` set it): on 2 cores that is
-    /// 315 updates/s against 250 (docs/performance.md).
+    /// 350 updates/s against 280 (docs/performance.md).
     ///
     /// # Errors
     /// If the operating system refuses the worker threads.
@@ -663,8 +663,8 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
 }
 
 /// Two worker threads when the machine has more than one core. (Measured on 2 cores, SAC v2
-/// updates per second: 315 with them and `RAYON_NUM_THREADS=1`, 250 with them and candle's own
-/// threads, 130 sequential with candle's own threads; docs/performance.md #11.)
+/// updates per second: 350 with them and `RAYON_NUM_THREADS=1`, 280 with them and candle's own
+/// threads, 130–135 sequential with candle's own threads; docs/performance.md.)
 fn default_workers() -> Result<Workers> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(Workers::new(if cores > 1 { 2 } else { 1 })?)
