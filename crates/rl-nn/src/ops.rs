@@ -14,8 +14,8 @@
 //!
 //! Forward passes without autograd add the bias and apply the activation in one in-place pass
 //! over the matrix product's fresh output ([`bias_activation`]) instead of two passes that each
-//! allocate a new tensor; `tests/ops.rs` checks it bit for bit against candle's
-//! `broadcast_add` followed by `relu` / `tanh`.
+//! allocate a new tensor; a test below checks it bit for bit against candle's `broadcast_add`
+//! followed by `relu` / `tanh`.
 
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, DType, Device, InplaceOp2, Layout, Shape, Tensor, WithDType,
@@ -143,11 +143,12 @@ impl CustomOp2 for ReluGrad {
     }
 }
 
-/// `act(z + b)` for `z` of shape `[B, n]` (a matrix product's output, owned by the caller) and
-/// a bias `b` of shape `[n]`, recording nothing for autograd. On the CPU, `z`'s storage is
-/// overwritten with the result in one pass; the values are those of candle's
-/// `z.broadcast_add(b)` followed by `relu` / `tanh`, bit for bit.
-pub fn bias_activation(z: Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+/// `act(z + b)` for `z` of shape `[B, n]` and a bias `b` of shape `[n]`, recording nothing for
+/// autograd. On the CPU, `z`'s storage is overwritten with the result in one pass, so `z` must be
+/// a tensor nothing else shares — a fresh matrix product (candle's CPU matmul always allocates
+/// its output); clones and views share storage, which is why this is not public. The values are
+/// those of candle's `z.broadcast_add(b)` followed by `relu` / `tanh`, bit for bit (tested below).
+pub(crate) fn bias_activation(z: Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
     let (z, b) = (z.detach(), b.detach());
     if matches!(z.device(), Device::Cpu)
         && matches!(z.dtype(), DType::F32 | DType::F64)
@@ -242,5 +243,54 @@ pub fn check_batch(x: &Tensor, width: usize, what: &str) -> Result<()> {
         dims => Err(crate::NnError::Shape(format!(
             "{what} must be a [batch, {width}] tensor, got shape {dims:?}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use candle_core::{DType, Device, Tensor};
+    use rl_math::SeededRng;
+
+    use super::bias_activation;
+    use crate::Activation;
+
+    /// The forward pass's fused bias + activation gives candle's `broadcast_add` then `relu` /
+    /// `tanh` bit for bit, in place on the CPU and through the fallback on a non-contiguous input.
+    #[test]
+    fn bias_activation_is_candles_broadcast_add_then_activation_bit_for_bit() {
+        for dtype in [DType::F32, DType::F64] {
+            let mut rng = SeededRng::new(1);
+            let z = rng.normal(&[33, 17], dtype, &Device::Cpu).unwrap();
+            let b = rng.normal(&[17], dtype, &Device::Cpu).unwrap();
+            for act in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
+                let sum = z.broadcast_add(&b).unwrap();
+                let theirs = match act {
+                    None => sum,
+                    Some(Activation::Relu) => sum.relu().unwrap(),
+                    Some(Activation::Tanh) => sum.tanh().unwrap(),
+                };
+                // A fresh copy: the CPU path overwrites its argument.
+                let ours = bias_activation(z.copy().unwrap(), &b, act).unwrap();
+                let bits = |t: &Tensor| -> Vec<u64> {
+                    t.to_dtype(DType::F64)
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f64>()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.to_bits())
+                        .collect()
+                };
+                assert_eq!(bits(&ours), bits(&theirs), "{dtype:?} {act:?}");
+                // Transposed twice: the same values through a non-contiguous layout (fallback).
+                let strided = z.t().unwrap().contiguous().unwrap().t().unwrap();
+                assert!(!strided.is_contiguous());
+                let fallback = bias_activation(strided, &b, act).unwrap();
+                assert_eq!(bits(&fallback), bits(&theirs), "{dtype:?} {act:?} strided");
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! and input gradients) on a small pool of threads that lives as long as the agent.
 //!
 //! Spawning an OS thread for each fork costs ≈ 55 µs on the 2-core machine this project is
-//! measured on, and a SAC update forks eight times; a rayon pool hands work to an already running
+//! measured on, and a SAC update forks seven times; a rayon pool hands work to an already running
 //! thread instead, and when no thread is free the forking thread runs both halves itself. The
 //! halves are independent computations, so the results are bit-identical however they are
 //! scheduled.

@@ -77,8 +77,8 @@ pub struct Sac {
     pub(crate) alpha_opt: Option<Adam>,
     pub(crate) rng: SeededRng,
     pub(crate) updates: u64,
-    /// Where the two critics' work (and other independent halves of an update) runs: two
-    /// threads, or the calling one (results are identical either way).
+    /// Where the two critics' work (and other independent halves of an update) runs: a pool of
+    /// worker threads, or the calling thread (results are identical either way).
     pub(crate) workers: Workers,
 }
 
@@ -238,7 +238,7 @@ impl Sac {
             alpha_opt,
             rng,
             updates: 0,
-            workers: default_workers()?,
+            workers: default_workers(),
         })
     }
 
@@ -291,8 +291,8 @@ impl Sac {
     }
 
     /// Whether the independent halves of an update (the two critics' passes, a layer's weight and
-    /// input gradients) run on two worker threads kept for the agent's life (the default when the
-    /// machine has more than one core) or one after the other on the calling thread. The results
+    /// input gradients) run on worker threads kept for the agent's life, one per core (the
+    /// default when the machine has more than one) or one after the other on the calling thread. The results
     /// are bit-identical either way. Candle's own threads are best left off
     /// (`RAYON_NUM_THREADS=1`, as `cargo xtask` and `cargo test` set it): on 2 cores that is
     /// 350 updates/s against 280 (docs/performance.md).
@@ -300,7 +300,12 @@ impl Sac {
     /// # Errors
     /// If the operating system refuses the worker threads.
     pub fn set_parallel(&mut self, parallel: bool) -> Result<()> {
-        self.workers = Workers::new(if parallel { 2 } else { 1 })?;
+        self.workers = if parallel {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Workers::new(cores.max(2))?
+        } else {
+            Workers::sequential()
+        };
         Ok(())
     }
 
@@ -662,12 +667,14 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
     }
 }
 
-/// Two worker threads when the machine has more than one core. (Measured on 2 cores, SAC v2
-/// updates per second: 350 with them and `RAYON_NUM_THREADS=1`, 280 with them and candle's own
-/// threads, 130–135 sequential with candle's own threads; docs/performance.md.)
-fn default_workers() -> Result<Workers> {
+/// A worker per core when the machine has more than one (on 2 cores, SAC v2 updates per second:
+/// 350 with them and `RAYON_NUM_THREADS=1`, 280 with them and candle's own threads, 130–135
+/// sequential with candle's own threads; docs/performance.md). The forks use two of them; with
+/// candle's own threads on, its matrix products run on the pool too, so as many as before
+/// (candle's default is one per core). Sequential if the threads cannot be started.
+fn default_workers() -> Workers {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok(Workers::new(if cores > 1 { 2 } else { 1 })?)
+    Workers::new(cores).unwrap_or_else(|_| Workers::sequential())
 }
 
 /// `(a(), b())`, forked on `workers`.
