@@ -13,7 +13,7 @@
 //! `tests/ops.rs` checks both against candle's autograd gradients.
 //!
 //! Forward passes without autograd add the bias and apply the activation in one in-place pass
-//! over the matrix product's fresh output ([`bias_activation`]) instead of two passes that each
+//! over the matrix product's fresh output (`bias_activation`) instead of two passes that each
 //! allocate a new tensor; a test below checks it bit for bit against candle's `broadcast_add`
 //! followed by `relu` / `tanh`.
 
