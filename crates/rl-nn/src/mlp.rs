@@ -252,39 +252,15 @@ impl Mlp {
         params: bool,
         input: bool,
     ) -> Result<MlpGrads> {
-        let n = self.layers.len();
-        if trace.inputs.len() != n {
-            return Err(NnError::Invalid(format!(
-                "a trace of {} layers for a network of {n}",
-                trace.inputs.len()
-            )));
-        }
-        let mut g = grad_output.detach();
-        let mut grads = vec![None; 2 * n];
-        for i in (0..n).rev() {
-            if i + 1 < n || self.activate_output {
-                let y = &trace.outputs[i];
-                g = match self.activation {
-                    Activation::Relu => crate::ops::relu_backward(&g, y)?,
-                    Activation::Tanh => (&g * y.sqr()?.affine(-1.0, 1.0)?)?,
-                };
-            }
-            let layer = &self.layers[i];
-            if params {
-                let dw = g.t()?.matmul(&trace.inputs[i])?;
-                let ones = Tensor::ones((1, g.dim(0)?), g.dtype(), g.device())?;
-                let db = ones.matmul(&g)?.squeeze(0)?;
-                grads[2 * i] = Some(dw);
-                grads[2 * i + 1] = Some(db);
-            }
-            if i > 0 || input {
-                g = g.matmul(&layer.weight.detach())?;
-            }
-        }
-        Ok(MlpGrads {
-            input: input.then_some(g),
-            params: grads,
-        })
+        // The split pass with no layer split: the same products, one after the other.
+        self.backward_split(
+            trace,
+            grad_output,
+            params,
+            input,
+            usize::MAX,
+            &crate::Workers::sequential(),
+        )
     }
 
     /// [`backward`](Self::backward) with each layer's two products — the weight gradient

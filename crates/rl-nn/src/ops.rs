@@ -50,6 +50,26 @@ pub fn relu_backward(grad: &Tensor, y: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// The elements `layout` covers, or an error naming `what` if they are not contiguous.
+fn contiguous<'a, T>(v: &'a [T], layout: &Layout, what: &str) -> candle_core::Result<&'a [T]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} must be contiguous")))?;
+    Ok(&v[start..end])
+}
+
+/// [`contiguous`], mutable.
+fn contiguous_mut<'a, T>(
+    v: &'a mut [T],
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a mut [T]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} must be contiguous")))?;
+    Ok(&mut v[start..end])
+}
+
 /// Elementwise map over a contiguous float storage.
 fn map_f<F32: Fn(f32) -> f32, F64: Fn(f64) -> f64>(
     storage: &CpuStorage,
@@ -58,15 +78,19 @@ fn map_f<F32: Fn(f32) -> f32, F64: Fn(f64) -> f64>(
     f64: F64,
     op: &str,
 ) -> candle_core::Result<CpuStorage> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("{op}: input must be contiguous")))?;
+    let what = format!("{op}: input");
     match storage {
         CpuStorage::F32(v) => Ok(CpuStorage::F32(
-            v[start..end].iter().map(|&x| f32(x)).collect(),
+            contiguous(v, layout, &what)?
+                .iter()
+                .map(|&x| f32(x))
+                .collect(),
         )),
         CpuStorage::F64(v) => Ok(CpuStorage::F64(
-            v[start..end].iter().map(|&x| f64(x)).collect(),
+            contiguous(v, layout, &what)?
+                .iter()
+                .map(|&x| f64(x))
+                .collect(),
         )),
         _ => Err(candle_core::Error::Msg(format!("{op}: float tensors only"))),
     }
@@ -116,24 +140,19 @@ impl CustomOp2 for ReluGrad {
         y_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let msg = |m: &str| candle_core::Error::Msg(format!("relu backward: {m}"));
-        let (gs, ge) = grad_layout
-            .contiguous_offsets()
-            .ok_or_else(|| msg("gradient not contiguous"))?;
-        let (ys, ye) = y_layout
-            .contiguous_offsets()
-            .ok_or_else(|| msg("output not contiguous"))?;
+        let (gw, yw) = ("relu backward: gradient", "relu backward: output");
         let out = match (grad, y) {
             (CpuStorage::F32(g), CpuStorage::F32(y)) => CpuStorage::F32(
-                g[gs..ge]
+                contiguous(g, grad_layout, gw)?
                     .iter()
-                    .zip(&y[ys..ye])
+                    .zip(contiguous(y, y_layout, yw)?)
                     .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
                     .collect(),
             ),
             (CpuStorage::F64(g), CpuStorage::F64(y)) => CpuStorage::F64(
-                g[gs..ge]
+                contiguous(g, grad_layout, gw)?
                     .iter()
-                    .zip(&y[ys..ye])
+                    .zip(contiguous(y, y_layout, yw)?)
                     .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
                     .collect(),
             ),
@@ -190,14 +209,8 @@ impl InplaceOp2 for BiasActivation {
             f: impl Fn(T) -> T,
         ) -> candle_core::Result<()> {
             let msg = |m: &str| candle_core::Error::Msg(format!("bias + activation: {m}"));
-            let (zs, ze) = z_layout
-                .contiguous_offsets()
-                .ok_or_else(|| msg("output not contiguous"))?;
-            let (bs, be) = b_layout
-                .contiguous_offsets()
-                .ok_or_else(|| msg("bias not contiguous"))?;
-            let b = &b[bs..be];
-            let z = &mut z[zs..ze];
+            let z = contiguous_mut(z, z_layout, "bias + activation: output")?;
+            let b = contiguous(b, b_layout, "bias + activation: bias")?;
             if b.is_empty() || !z.len().is_multiple_of(b.len()) {
                 return Err(msg("bias length does not divide the output"));
             }

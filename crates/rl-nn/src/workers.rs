@@ -51,6 +51,13 @@ impl Workers {
         })
     }
 
+    /// One thread per core (`std::thread::available_parallelism`), or sequential on one core.
+    /// The forks use two; candle's matrix products, when candle's own threading is on
+    /// (`RAYON_NUM_THREADS` unset), run on the current rayon pool and so keep a thread per core.
+    pub fn per_core() -> Result<Self> {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
     /// No threads: [`Workers::join`] runs `a` then `b` on the calling thread.
     pub fn sequential() -> Self {
         Self { pool: None }
@@ -116,8 +123,17 @@ mod tests {
             )
         });
         assert_eq!(nested, ((1, 2), (3, 4)));
-        // Both halves can run at once: each waits for the other to start.
-        let barrier = std::sync::Barrier::new(2);
-        workers.run(|| workers.join(|| barrier.wait(), || barrier.wait()));
+        // Both halves run at once: each signals, then waits (with a time limit, so a sequential
+        // join fails the test instead of hanging it) for the other's signal.
+        let (to_b, from_a) = std::sync::mpsc::channel();
+        let (to_a, from_b) = std::sync::mpsc::channel();
+        let limit = std::time::Duration::from_secs(10);
+        let (a, b) = workers.run(|| {
+            workers.join(
+                move || to_b.send(()).is_ok() && from_b.recv_timeout(limit).is_ok(),
+                move || to_a.send(()).is_ok() && from_a.recv_timeout(limit).is_ok(),
+            )
+        });
+        assert!(a && b, "the two halves did not overlap");
     }
 }

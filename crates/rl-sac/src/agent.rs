@@ -301,8 +301,13 @@ impl Sac {
     /// If the operating system refuses the worker threads.
     pub fn set_parallel(&mut self, parallel: bool) -> Result<()> {
         self.workers = if parallel {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            Workers::new(cores.max(2))?
+            // At least two, even on one core: asked for, the forks run on two threads.
+            let per_core = Workers::per_core()?;
+            if per_core.threads() > 1 {
+                per_core
+            } else {
+                Workers::new(2)?
+            }
         } else {
             Workers::sequential()
         };
@@ -667,14 +672,11 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
     }
 }
 
-/// A worker per core when the machine has more than one (on 2 cores, SAC v2 updates per second:
-/// 350 with them and `RAYON_NUM_THREADS=1`, 280 with them and candle's own threads, 130–135
-/// sequential with candle's own threads; docs/performance.md). The forks use two of them; with
-/// candle's own threads on, its matrix products run on the pool too, so as many as before
-/// (candle's default is one per core). Sequential if the threads cannot be started.
+/// [`Workers::per_core`] (on 2 cores, SAC v2 updates per second: 350 with them and
+/// `RAYON_NUM_THREADS=1`, 280 with them and candle's own threads, 130–135 sequential with
+/// candle's own threads; docs/performance.md), or sequential if the threads cannot be started.
 fn default_workers() -> Workers {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Workers::new(cores).unwrap_or_else(|_| Workers::sequential())
+    Workers::per_core().unwrap_or_else(|_| Workers::sequential())
 }
 
 /// `(a(), b())`, forked on `workers`.

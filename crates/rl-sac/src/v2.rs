@@ -298,11 +298,11 @@ impl Sac {
             .backward()?
             .remove(&policy.out_leaf)
             .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's output".into()))?;
-        // The hidden layers' weight and input gradients forked on the workers when there are two
-        // (bit-identical to the sequential pass).
-        let net = actor.net();
-        let grads = if self.workers.threads() > 1 {
-            net.backward_split(
+        // The hidden layers' weight and input gradients forked on the workers (bit-identical to
+        // the sequential pass).
+        let grads = actor
+            .net()
+            .backward_split(
                 &policy.trace,
                 &grad_out,
                 true,
@@ -310,10 +310,7 @@ impl Sac {
                 16 * 1024,
                 &self.workers,
             )?
-        } else {
-            net.backward(&policy.trace, &grad_out, true, false)?
-        }
-        .params;
+            .params;
         Ok((loss, grads))
     }
 }
