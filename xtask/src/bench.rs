@@ -398,7 +398,8 @@ fn a2c_cartpole(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measureme
             &candle_core::Device::Cpu,
             rep as u64,
         )?;
-        let mut trainer = A2cTrainer::new(agent, "CartPole-v1", rep as u64)?;
+        let mut trainer =
+            A2cTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), rep as u64)?;
         let start = Instant::now();
         while trainer.num_timesteps() < steps {
             trainer.step()?;

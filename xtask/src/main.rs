@@ -24,9 +24,6 @@ mod bench;
 mod regress;
 mod train;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -54,26 +51,9 @@ fn workspace_root() -> std::path::PathBuf {
     xtask.parent().unwrap_or(xtask).to_path_buf()
 }
 
-/// Set by the first Ctrl-C: training stops before its next step, checkpoints and exits (130);
-/// a second Ctrl-C exits at once.
-fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("second Ctrl-C: exiting without a final checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "Ctrl-C: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)"
-        );
-    })?;
-    Ok(stop)
-}
-
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Train(args) => train::train_cmd(args, stop_flag()?),
+        Command::Train(args) => train::train_cmd(args, rl_runner::stop_on_ctrl_c()?),
         Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
         Command::Regress(args) => regress::run(&args),

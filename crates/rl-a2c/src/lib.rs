@@ -7,7 +7,7 @@
 //! // SB3's defaults with 4 envs on CartPole.
 //! let config = A2cConfig { n_envs: 4, ..A2cConfig::default() };
 //! let agent = A2c::new(config, 4, rl_buffer::ActionSpec::Discrete { n: 2 }, &Device::Cpu, 0)?;
-//! let mut trainer = A2cTrainer::new(agent, "CartPole-v1", 0)?;
+//! let mut trainer = A2cTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), 0)?;
 //! for _ in 0..10 {
 //!     let report = trainer.step()?; // 4 envs × 5 steps, one update
 //!     assert!(report.metrics.value_loss.is_finite());

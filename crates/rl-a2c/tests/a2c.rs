@@ -169,7 +169,7 @@ fn one_step_td_actor_critic_advantages_are_td_errors() {
 
 fn trainer(env: &str, action: ActionSpec, config: A2cConfig, seed: u64) -> A2cTrainer {
     let agent = A2c::new(config, 1, action, &Device::Cpu, seed).unwrap();
-    A2cTrainer::new(agent, env, seed).unwrap()
+    A2cTrainer::with_factory(agent, || rl_envs::make(env), seed).unwrap()
 }
 
 #[test]
@@ -240,7 +240,8 @@ fn metrics(seed: u64, rollouts: usize) -> (Vec<A2cMetrics>, A2cTrainer) {
         ..A2cConfig::default()
     };
     let agent = A2c::new(config, 4, ActionSpec::Discrete { n: 2 }, &Device::Cpu, seed).unwrap();
-    let mut tr = A2cTrainer::new(agent, "CartPole-v1", seed).unwrap();
+    let venv = rl_envs::SyncVectorEnv::make("CartPole-v1", 4).unwrap();
+    let mut tr = A2cTrainer::new(agent, venv, seed).unwrap();
     (
         (0..rollouts).map(|_| tr.step().unwrap().metrics).collect(),
         tr,

@@ -8,7 +8,7 @@
 //! // Stable-Baselines 2's defaults with 4 envs on CartPole, replaying from the start.
 //! let config = AcerConfig { n_envs: 4, replay_start: 0, ..AcerConfig::default() };
 //! let agent = Acer::new(config, 4, rl_buffer::ActionSpec::Discrete { n: 2 }, &Device::Cpu, 0)?;
-//! let mut trainer = AcerTrainer::new(agent, "CartPole-v1", 0)?;
+//! let mut trainer = AcerTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), 0)?;
 //! for _ in 0..3 {
 //!     let report = trainer.step()?; // 4 envs × 20 steps, 1 + Poisson(4) updates
 //!     assert!(report.updates.iter().all(|m| m.q_loss.is_finite()));

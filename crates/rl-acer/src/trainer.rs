@@ -6,7 +6,7 @@ use std::path::Path;
 use candle_core::Tensor;
 use rand_distr::{Distribution, Poisson};
 use rl_buffer::{ActionSpec, Segment, SegmentReplay};
-use rl_envs::{BoxedEnv, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
+use rl_envs::{BoxedEnv, Env, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
@@ -81,13 +81,21 @@ struct Collecting {
 }
 
 impl AcerTrainer {
-    /// A trainer for `agent` on `n_envs` copies of `rl_envs::make(env_id)`; env `i` is first
-    /// reset with `seed + i`.
-    pub fn new(agent: Acer, env_id: &str, seed: u64) -> Result<Self> {
+    /// A trainer for `agent` on the vector env `venv` (`n_envs` envs: any registered id through
+    /// [`SyncVectorEnv::make`], or a user's envs through [`SyncVectorEnv::from_fn`]); env `i` is
+    /// first reset with `seed + i`.
+    pub fn new(agent: Acer, venv: SyncVectorEnv<BoxedEnv>, seed: u64) -> Result<Self> {
         let config = agent.config().clone();
-        let venv = SyncVectorEnv::make(env_id, config.n_envs)?;
+        let env_id = venv.envs()[0].id().to_owned();
+        if venv.num_envs() != config.n_envs {
+            return Err(AcerError::UnsupportedEnv(format!(
+                "the vector env has {} envs, the configuration n_envs = {}",
+                venv.num_envs(),
+                config.n_envs
+            )));
+        }
         let (obs_dim, action) =
-            check_spaces(venv.observation_space(), venv.action_space(), env_id)?;
+            check_spaces(venv.observation_space(), venv.action_space(), &env_id)?;
         if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
             return Err(AcerError::UnsupportedEnv(format!(
                 "{env_id} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
@@ -130,6 +138,17 @@ impl AcerTrainer {
         })
     }
 
+    /// A trainer for `agent` on `n_envs` (from its configuration) envs built by `new`: a user's
+    /// environment constructor, or `|| rl_envs::make(id)` for a registered id.
+    pub fn with_factory<E: Env + Send + 'static>(
+        agent: Acer,
+        new: impl FnMut() -> std::result::Result<E, rl_envs::EnvError>,
+        seed: u64,
+    ) -> Result<Self> {
+        let venv = SyncVectorEnv::from_fn(agent.config().n_envs, new)?;
+        Self::new(agent, venv, seed)
+    }
+
     /// The agent.
     pub fn agent(&self) -> &Acer {
         &self.agent
@@ -165,7 +184,10 @@ impl AcerTrainer {
         let width = self.agent.behaviour_width();
         let device = self.agent.device().clone();
         if !self.counters.started {
-            self.obs = self.env.reset(Some(self.seed))?.to_vec();
+            // A fresh run resets with its seed; a run resumed without the envs' state (envs
+            // without snapshots) with a seed of its own, so it does not replay the first episodes.
+            let seed = self.seed.wrapping_add(self.counters.num_timesteps);
+            self.obs = self.env.reset(Some(seed))?.to_vec();
             self.counters.started = true;
         }
         let mut segs: Vec<Collecting> = (0..n).map(|_| Collecting::default()).collect();
@@ -272,8 +294,8 @@ impl AcerTrainer {
     }
 
     /// Saves the agent, the replay memory, counters and the vector env's exact state
-    /// (normalization statistics included) into the folder `dir`. A trainer loaded from it
-    /// continues bit for bit.
+    /// (normalization statistics included; the envs' own state if they support snapshots) into
+    /// the folder `dir`. A trainer loaded from it continues bit for bit.
     pub fn save(&self, dir: &Path) -> Result<()> {
         self.agent.save(dir)?;
         self.replay.save(&dir.join(REPLAY_FILE))?;
@@ -289,8 +311,10 @@ impl AcerTrainer {
         Ok(())
     }
 
-    /// Restores a folder written by [`save`](Self::save).
-    pub fn load(&mut self, dir: &Path) -> Result<()> {
+    /// Restores a folder written by [`save`](Self::save). Returns whether the envs' own state was
+    /// restored, so that training continues bit for bit; if the envs do not support snapshots, the
+    /// normalization statistics are restored and the next step starts new episodes.
+    pub fn load(&mut self, dir: &Path) -> Result<bool> {
         let json = read_json(&dir.join(TRAINER_FILE))?;
         let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
             AcerError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
@@ -306,12 +330,25 @@ impl AcerTrainer {
             )));
         }
         self.agent.load_into(dir)?;
-        self.env.restore(&saved.env)?;
+        let n = self.agent.config().n_envs;
+        if saved.counters.returns.len() != n || saved.counters.lengths.len() != n {
+            return Err(AcerError::Checkpoint(format!(
+                "{}: episode counters for {} envs, the configuration has {n}",
+                dir.join(TRAINER_FILE).display(),
+                saved.counters.returns.len()
+            )));
+        }
+        let exact = self.env.restore(&saved.env)?;
         self.replay = replay;
         self.seed = saved.seed;
         self.counters = saved.counters;
         self.obs = saved.obs;
-        Ok(())
+        if !exact {
+            self.counters.started = false;
+            self.counters.returns.fill(0.0);
+            self.counters.lengths.fill(0);
+        }
+        Ok(exact)
     }
 }
 

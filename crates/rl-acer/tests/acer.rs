@@ -20,7 +20,7 @@ fn trainer(
     seed: u64,
 ) -> AcerTrainer {
     let agent = Acer::new(config, obs_dim, action, &Device::Cpu, seed).unwrap();
-    AcerTrainer::new(agent, env, seed).unwrap()
+    AcerTrainer::with_factory(agent, || rl_envs::make(env), seed).unwrap()
 }
 
 /// Each probe (see `rl_envs::probe`) isolates one part of the learner: the critic's values and
@@ -243,6 +243,6 @@ fn bad_configs_and_checkpoints_are_named() {
         0,
     )
     .unwrap();
-    let err = AcerTrainer::new(agent, "CartPole-v1", 0).unwrap_err();
+    let err = AcerTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), 0).unwrap_err();
     assert!(err.to_string().contains("CartPole-v1"), "{err}");
 }

@@ -134,19 +134,22 @@ pub trait Env {
 
     /// Everything the environment (and every wrapper around it) needs to continue exactly where it
     /// is: state, random generator, counters. Checkpoints store it so a resumed run is identical.
-    fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
-        Err(EnvError::Snapshot {
+    ///
+    /// The default returns [`EnvError::SnapshotUnsupported`]: trainers then checkpoint without
+    /// the env and a resumed run starts fresh episodes (not bit for bit). An env whose state is
+    /// one serializable struct can use [`snapshot_of`](crate::snapshot_of) and
+    /// [`restore_from`](crate::restore_from).
+    fn snapshot(&self) -> Result<Snapshot, EnvError> {
+        Err(EnvError::SnapshotUnsupported {
             env: self.id().to_owned(),
-            reason: "this environment does not support snapshots".into(),
         })
     }
 
     /// Puts the environment back where [`snapshot`](Env::snapshot) found it.
-    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), EnvError> {
         let _ = snapshot;
-        Err(EnvError::Snapshot {
+        Err(EnvError::SnapshotUnsupported {
             env: self.id().to_owned(),
-            reason: "this environment does not support snapshots".into(),
         })
     }
 }
@@ -184,6 +187,50 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
 }
 
+/// What [`Env::snapshot`] returns: a JSON value (checkpoints store it as JSON).
+pub type Snapshot = serde_json::Value;
+
+/// [`Env::snapshot`] for an env whose whole state is one serializable value (usually `self`):
+/// the value, tagged with the env's id so that another env's snapshot is refused on restore.
+///
+/// ```
+/// use rl_envs::{Env, classic::CartPole};
+///
+/// let mut env = CartPole::new();
+/// env.reset(Some(0))?;
+/// let snapshot = rl_envs::snapshot_of(env.id(), &env)?;
+/// let copy: CartPole = rl_envs::restore_from(env.id(), &snapshot)?;
+/// assert_eq!(copy.state(), env.state());
+/// # Ok::<(), rl_envs::EnvError>(())
+/// ```
+pub fn snapshot_of<T: serde::Serialize>(id: &str, state: &T) -> Result<Snapshot, EnvError> {
+    let data = serde_json::to_value(state).map_err(|e| EnvError::Snapshot {
+        env: id.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(serde_json::json!({ "env": id, "data": data }))
+}
+
+/// The value [`snapshot_of`]`(id, ..)` stored, for [`Env::restore`]; a snapshot of another env
+/// (another id) or of another shape is an error.
+pub fn restore_from<T: serde::de::DeserializeOwned>(
+    id: &str,
+    snapshot: &Snapshot,
+) -> Result<T, EnvError> {
+    let err = |reason: String| EnvError::Snapshot {
+        env: id.to_owned(),
+        reason,
+    };
+    if snapshot.get("env").and_then(|v| v.as_str()) != Some(id) {
+        return Err(err(format!(
+            "it was taken from {}",
+            snapshot.get("env").unwrap_or(&serde_json::Value::Null)
+        )));
+    }
+    let data = snapshot.get("data").cloned().unwrap_or_default();
+    serde_json::from_value(data).map_err(|e| err(e.to_string()))
+}
+
 /// A type-erased environment, as [`make`](crate::make) returns.
 pub type BoxedEnv = Box<dyn Env + Send>;
 
@@ -212,27 +259,12 @@ pub(crate) fn check_state<const N: usize>(env: &str, state: &[f64]) -> Result<[f
 /// struct itself, tagged with the env's id so another env's snapshot is refused.
 macro_rules! snapshot_via_serde {
     () => {
-        fn snapshot(&self) -> Result<serde_json::Value, $crate::EnvError> {
-            let data = serde_json::to_value(self).map_err(|e| $crate::EnvError::Snapshot {
-                env: self.id().to_owned(),
-                reason: e.to_string(),
-            })?;
-            Ok(serde_json::json!({ "env": self.id(), "data": data }))
+        fn snapshot(&self) -> Result<$crate::Snapshot, $crate::EnvError> {
+            $crate::snapshot_of(self.id(), self)
         }
 
-        fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), $crate::EnvError> {
-            let err = |reason: String| $crate::EnvError::Snapshot {
-                env: self.id().to_owned(),
-                reason,
-            };
-            if snapshot.get("env").and_then(|v| v.as_str()) != Some(self.id()) {
-                return Err(err(format!(
-                    "it was taken from {}",
-                    snapshot.get("env").unwrap_or(&serde_json::Value::Null)
-                )));
-            }
-            let data = snapshot.get("data").cloned().unwrap_or_default();
-            *self = serde_json::from_value(data).map_err(|e| err(e.to_string()))?;
+        fn restore(&mut self, snapshot: &$crate::Snapshot) -> Result<(), $crate::EnvError> {
+            *self = $crate::restore_from(self.id(), snapshot)?;
             Ok(())
         }
     };

@@ -90,12 +90,25 @@ pub enum EnvError {
         reason: String,
     },
     /// An id `make` does not know.
-    #[error("unknown environment id {id:?}; known ids: {}", known.join(", "))]
+    #[error("unknown environment id {id:?}; registered ids: {} (register your own with rl_envs::register)", known.join(", "))]
     UnknownEnv {
         /// The id that was asked for.
         id: String,
         /// Every id `make` accepts.
-        known: Vec<&'static str>,
+        known: Vec<String>,
+    },
+    /// [`register`](crate::register) was given an id that is already registered.
+    #[error("environment id {id:?} is already registered")]
+    AlreadyRegistered {
+        /// The id.
+        id: String,
+    },
+    /// The environment does not implement [`Env::snapshot`](crate::Env::snapshot) /
+    /// [`Env::restore`](crate::Env::restore) (the trait's default).
+    #[error("{env} does not support snapshots (Env::snapshot / Env::restore)")]
+    SnapshotUnsupported {
+        /// The environment's name.
+        env: String,
     },
     /// A space that cannot exist (bounds of different lengths, `low > high`, NaN bounds, `n = 0`, ...).
     #[error("invalid space: {0}")]

@@ -27,7 +27,8 @@
 //! - [`classic`]: CartPole-v1, Pendulum-v1, MountainCarContinuous-v0, MountainCar-v0 and
 //!   Acrobot-v1, matching Gymnasium's source step for step (checked against recorded Gymnasium
 //!   trajectories in `tests/gymnasium_parity.rs`), each with readable and settable internal state.
-//! - [`make`]: environments by Gymnasium id, with their time limits.
+//! - [`make`]: environments by Gymnasium id, with their time limits, from a registry that
+//!   [`register`] extends with anyone's environments (then every trainer and the runner know them).
 //! - [`wrappers`]: time limit, action rescaling to `[-1, 1]`, observation normalization with
 //!   saveable statistics, episode statistics.
 //! - [`SyncVectorEnv`]: N envs in lockstep with autoreset that keeps each finished episode's true
@@ -53,9 +54,9 @@ mod vector;
 pub mod wrappers;
 
 pub use checker::{CheckReport, check_env};
-pub use env::{Action, BoxedEnv, Env, Step};
+pub use env::{Action, BoxedEnv, Env, Snapshot, Step, restore_from, snapshot_of};
 pub use error::EnvError;
-pub use registry::{EnvSpec, known_ids, make, spec};
+pub use registry::{EnvFactory, EnvSpec, factory, is_registered, known_ids, make, register, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, Discrete, OwnedAction, Space};
 pub use vec_normalize::{NormalizeConfig, NormalizeStats, VecNormalize};

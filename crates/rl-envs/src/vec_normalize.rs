@@ -214,19 +214,28 @@ impl<E: Env> VecNormalize<E> {
         })
     }
 
-    /// The statistics, the discounted returns and the vector env's snapshot.
+    /// The statistics, the discounted returns and the vector env's snapshot (`null` if its envs
+    /// do not support snapshots: [`EnvError::SnapshotUnsupported`]).
     pub fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
+        let venv = match self.venv.snapshot() {
+            Ok(v) => v,
+            Err(EnvError::SnapshotUnsupported { .. }) => serde_json::Value::Null,
+            Err(e) => return Err(e),
+        };
         Ok(serde_json::json!({
             "stats": self.stats,
             "training": self.training,
             "returns": self.returns,
             "obs": self.obs,
-            "venv": self.venv.snapshot()?,
+            "venv": venv,
         }))
     }
 
-    /// Puts everything back where [`snapshot`](Self::snapshot) found it.
-    pub fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+    /// Puts everything back where [`snapshot`](Self::snapshot) found it, and returns whether the
+    /// envs themselves were restored. If the snapshot has no envs (they do not support
+    /// snapshots), only the statistics are restored: the discounted returns restart from zero and
+    /// the envs must be reset before the next step.
+    pub fn restore(&mut self, snapshot: &serde_json::Value) -> Result<bool, EnvError> {
         let err = |reason: String| EnvError::Snapshot {
             env: "VecNormalize".into(),
             reason,
@@ -240,11 +249,18 @@ impl<E: Env> VecNormalize<E> {
         if returns.len() != self.returns.len() || obs.len() != self.obs.len() {
             return Err(err("another number of envs".into()));
         }
-        self.venv.restore(&snapshot["venv"])?;
+        let exact = !snapshot["venv"].is_null();
+        if exact {
+            self.venv.restore(&snapshot["venv"])?;
+        }
         self.set_stats(stats)?;
         self.training = snapshot["training"].as_bool().unwrap_or(true);
-        self.returns = returns;
-        self.obs = obs;
-        Ok(())
+        if exact {
+            self.returns = returns;
+            self.obs = obs;
+        } else {
+            self.returns.fill(0.0);
+        }
+        Ok(exact)
     }
 }

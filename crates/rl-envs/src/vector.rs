@@ -1,6 +1,6 @@
 //! [`SyncVectorEnv`]: N copies of an environment stepped in lockstep, with autoreset.
 
-use crate::{Action, BoxedEnv, Env, EnvError, Space, make};
+use crate::{Action, BoxedEnv, Env, EnvError, Space, factory};
 
 /// Actions for every env of a [`SyncVectorEnv`], env after env.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,9 +72,30 @@ pub struct SyncVectorEnv<E = BoxedEnv> {
 }
 
 impl SyncVectorEnv<BoxedEnv> {
-    /// `num_envs` copies of [`make`]`(id)`.
+    /// `num_envs` copies of [`make`](crate::make)`(id)`: any registered id.
     pub fn make(id: &str, num_envs: usize) -> Result<Self, EnvError> {
-        Self::new((0..num_envs).map(|_| make(id)).collect::<Result<_, _>>()?)
+        let make = factory(id)?;
+        Self::new((0..num_envs).map(|_| make()).collect::<Result<_, _>>()?)
+    }
+
+    /// `num_envs` envs, each built by a call to `new` (a user's env constructor, say), boxed.
+    ///
+    /// ```
+    /// use rl_envs::{SyncVectorEnv, classic::CartPole, wrappers::TimeLimit};
+    ///
+    /// let venv = SyncVectorEnv::from_fn(4, || TimeLimit::new(CartPole::new(), 500))?;
+    /// assert_eq!(venv.num_envs(), 4);
+    /// # Ok::<(), rl_envs::EnvError>(())
+    /// ```
+    pub fn from_fn<E: Env + Send + 'static>(
+        num_envs: usize,
+        mut new: impl FnMut() -> Result<E, EnvError>,
+    ) -> Result<Self, EnvError> {
+        Self::new(
+            (0..num_envs)
+                .map(|_| new().map(|e| Box::new(e) as BoxedEnv))
+                .collect::<Result<_, _>>()?,
+        )
     }
 }
 

@@ -163,7 +163,7 @@ fn every_registered_env_runs_random_episodes_within_its_spaces() {
     use rand::SeedableRng;
     let mut rng = rl_envs::EnvRng::seed_from_u64(0);
     for id in rl_envs::known_ids() {
-        let mut env = make(id).unwrap();
+        let mut env = make(&id).unwrap();
         let obs_space = env.observation_space().clone();
         let act_space = env.action_space().clone();
         let obs = env.reset(Some(0)).unwrap().to_vec();

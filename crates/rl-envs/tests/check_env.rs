@@ -11,7 +11,7 @@ use rl_envs::{Action, BoxSpace, Discrete, Env, EnvError, Space, Step, check_env,
 #[test]
 fn every_shipped_environment_passes() {
     for id in known_ids() {
-        let mut env = make(id).unwrap();
+        let mut env = make(&id).unwrap();
         let report = check_env(env.as_mut(), 3, 600).unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(report.steps, 600, "{id}");
         assert!(report.snapshot_checked, "{id}: snapshot not checked");

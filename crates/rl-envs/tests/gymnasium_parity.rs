@@ -228,7 +228,7 @@ fn acrobot_matches_gymnasium() {
 #[test]
 fn fixtures_cover_termination_truncation_and_out_of_bounds_actions() {
     for id in rl_envs::known_ids().into_iter().take(5) {
-        let fixture = load(id);
+        let fixture = load(&id);
         let ended = |f: fn(&Episode) -> bool| fixture.episodes.iter().filter(|e| f(e)).count();
         let terminated = ended(|e| *e.terminated.last().unwrap());
         let truncated = ended(|e| *e.truncated.last().unwrap() && !*e.terminated.last().unwrap());
@@ -240,7 +240,7 @@ fn fixtures_cover_termination_truncation_and_out_of_bounds_actions() {
             fixture.episodes.iter().flat_map(|e| &e.actions).any(
                 |a| matches!(a, RecordedAction::Continuous(v) if v.iter().any(|x| x.abs() > 2.0)),
             );
-        if let Some(space) = make(id).unwrap().action_space().as_box() {
+        if let Some(space) = make(&id).unwrap().action_space().as_box() {
             let _ = space;
             assert!(out_of_bounds, "{id}: no out-of-bounds action");
         }

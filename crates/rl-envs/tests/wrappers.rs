@@ -232,10 +232,10 @@ fn a_restored_snapshot_continues_identically_through_every_wrapper() {
     }
     // Every classic env, and a snapshot refused by the wrong env.
     for id in rl_envs::known_ids() {
-        let mut env = make(id).unwrap();
+        let mut env = make(&id).unwrap();
         env.reset(Some(1)).unwrap();
         let snap = env.snapshot().unwrap();
-        let mut other = make(id).unwrap();
+        let mut other = make(&id).unwrap();
         other.restore(&snap).unwrap();
         assert_eq!(other.state(), env.state(), "{id}");
     }

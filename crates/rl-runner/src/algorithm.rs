@@ -48,12 +48,17 @@ pub trait Algorithm {
     /// Writes everything needed to resume into the folder `dir`.
     fn save(&self, dir: &Path, with_buffer: bool) -> Result<()>;
 
-    /// Restores from a folder written by [`save`](Self::save); returns whether the run will
-    /// continue bit for bit (everything, including any replay buffer, was restored).
-    fn load(&mut self, dir: &Path) -> Result<bool>;
+    /// Restores from a folder written by [`save`](Self::save); returns what could not be
+    /// restored, each as a phrase for the user (empty: the run continues bit for bit).
+    fn load(&mut self, dir: &Path) -> Result<Vec<String>>;
 
     /// The algorithm's resolved hyperparameters (defaults filled in), for `config.toml`.
     fn config_table(&self) -> Result<toml::Table>;
+}
+
+/// What a resumed run lacks when its env does not support snapshots.
+pub(crate) fn not_snapshotted(env: &str) -> String {
+    format!("{env} does not support snapshots (Env::snapshot), so new episodes start")
 }
 
 /// The algorithms the runner knows.

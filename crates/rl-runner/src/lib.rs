@@ -29,6 +29,7 @@ mod error;
 pub mod logs;
 pub mod plot;
 mod runner;
+mod signals;
 pub mod tensorboard;
 
 pub use algorithm::{Algorithm, EpisodeLog, Progress};
@@ -38,3 +39,4 @@ pub use runner::{
     Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, load_run, parse_device,
     resolve, train,
 };
+pub use signals::stop_on_ctrl_c;

@@ -174,6 +174,11 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
 }
 
 /// Trains as `options` say (a new run, or a resumed one) and returns the summary.
+///
+/// The environment is any id registered with [`rl_envs::register`] (a user's own environment
+/// included), checked with [`rl_envs::check_env`] before anything is written: an env that breaks
+/// its contract fails here with `check_env`'s message, and a new run that fails before its first
+/// step leaves no run folder behind.
 pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
     let (run, run_dir, mut algo, resumed_from) = match &options.resume {
         Some(dir) => {
@@ -201,6 +206,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             if let Some(steps) = options.steps {
                 run.n_timesteps = steps;
             }
+            check_env_of(&run)?;
             let mut algo = algorithm::build(&run, &file, device)?;
             let ckpt = CheckpointDir::new(dir.join("checkpoints"));
             let latest = ckpt.latest()?.ok_or_else(|| RunError::RunDir {
@@ -208,17 +214,18 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                 reason: "no checkpoint to resume from".into(),
             })?;
             let state = read_run_state(&latest, &run)?;
-            let exact = load_checkpoint(algo.as_mut(), &latest)?;
+            let lost = load_checkpoint(algo.as_mut(), &latest)?;
             if algo.num_timesteps() != state.step {
                 return Err(RunError::RunDir {
                     path: latest.display().to_string(),
                     reason: "run.json and the algorithm's files disagree on the step".into(),
                 });
             }
-            if !exact {
+            if !lost.is_empty() {
                 eprintln!(
-                    "note: {} has no replay buffer (train without --save-buffer): the run continues, but not bit for bit",
-                    latest.display()
+                    "note: the run continues from {}, but not bit for bit: {}",
+                    latest.display(),
+                    lost.join("; ")
                 );
             }
             (run, dir.clone(), algo, Some(state))
@@ -226,11 +233,11 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
         None => {
             let (run, file) = resolve(options)?;
             let dir = options.out.clone().unwrap_or_else(|| default_run_dir(&run));
-            prepare_new_dir(&dir)?;
+            check_new_dir(&dir)?;
+            check_env_of(&run)?;
             let algo = algorithm::build(&run, &file, device)?;
             let resolved = ConfigFile::resolved(&run, algo.name(), algo.config_table()?)?;
-            let path = dir.join("config.toml");
-            std::fs::write(&path, resolved.to_text()?).map_err(io_err(&path))?;
+            create_run_dir(&dir, &resolved.to_text()?)?;
             (run, dir, algo, None)
         }
     };
@@ -242,6 +249,20 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
         device,
         (options.progress, options.stop.as_deref()),
     )
+}
+
+/// Steps `rl_envs::check_env` takes on the run's environment before training.
+const CHECK_ENV_STEPS: usize = 1_000;
+
+/// `rl_envs::check_env` on a fresh env of the run's id: a broken env fails at the start of the run
+/// with the rule it breaks, not with a panic or a NaN thousands of steps in. Warnings are printed.
+fn check_env_of(run: &RunConfig) -> Result<()> {
+    let mut env = rl_envs::make(&run.env)?;
+    let report = rl_envs::check_env(env.as_mut(), run.seed, CHECK_ENV_STEPS)?;
+    for warning in &report.warnings {
+        eprintln!("note: check_env({}): {warning}", run.env);
+    }
+    Ok(())
 }
 
 fn run_loop(
@@ -523,8 +544,8 @@ fn read_run_config(dir: &Path) -> Result<String> {
 }
 
 /// Verifies the checksums of the checkpoint folder `dir`, then loads it into `algo`; any error
-/// names the folder.
-fn load_checkpoint(algo: &mut dyn Algorithm, dir: &Path) -> Result<bool> {
+/// names the folder. Returns what could not be restored (see [`Algorithm::load`]).
+fn load_checkpoint(algo: &mut dyn Algorithm, dir: &Path) -> Result<Vec<String>> {
     let path = dir.display().to_string();
     let wrap = |e: RunError| {
         if e.to_string().contains(&path) {
@@ -569,10 +590,20 @@ fn default_run_dir(run: &RunConfig) -> PathBuf {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    PathBuf::from("runs").join(format!("{}-{}-seed{}-{secs}", run.algo, run.env, run.seed))
+    // An id may hold characters a folder name should not (`gymnasium:module:Env-v0`).
+    let env: String = run
+        .env
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .collect();
+    PathBuf::from("runs").join(format!("{}-{env}-seed{}-{secs}", run.algo, run.seed))
 }
 
-fn prepare_new_dir(dir: &Path) -> Result<()> {
+/// A new run's folder must not exist, or be empty.
+fn check_new_dir(dir: &Path) -> Result<()> {
     if let Ok(mut entries) = std::fs::read_dir(dir)
         && entries.next().is_some()
     {
@@ -581,7 +612,20 @@ fn prepare_new_dir(dir: &Path) -> Result<()> {
             reason: "already exists and is not empty: choose another --out, or --resume it".into(),
         });
     }
-    std::fs::create_dir_all(dir).map_err(io_err(dir))
+    Ok(())
+}
+
+/// Creates the run folder with its `config.toml`; if that fails, removes what it created.
+fn create_run_dir(dir: &Path, config: &str) -> Result<()> {
+    let existed = dir.exists();
+    let path = dir.join("config.toml");
+    let made = std::fs::create_dir_all(dir)
+        .map_err(io_err(dir))
+        .and_then(|()| std::fs::write(&path, config).map_err(io_err(&path)));
+    if made.is_err() && !existed {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    made
 }
 
 fn read_curve(dir: &Path) -> Result<Curve> {

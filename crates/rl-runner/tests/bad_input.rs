@@ -467,3 +467,38 @@ fn unknown_names_and_existing_folders() {
         &["config.toml"],
     );
 }
+
+#[test]
+fn users_environments_that_break_the_contract() {
+    let faulty = |what: &'static str| Faulty {
+        what,
+        obs: [0.0; 3],
+        obs_space: Space::Box(BoxSpace::uniform(-1.0, 1.0, 3).unwrap()),
+        action_space: Space::Box(BoxSpace::uniform(-1.0, 1.0, 1).unwrap()),
+        t: 0,
+    };
+    rl_envs::register(rl_envs::EnvSpec::new("Faulty-v0"), move || {
+        Ok(faulty("observation"))
+    })
+    .unwrap();
+    expect(
+        "registering an id that is already registered",
+        rl_envs::register(rl_envs::EnvSpec::new("Faulty-v0"), move || {
+            Ok(faulty("reward"))
+        })
+        .unwrap_err(),
+        &["Faulty-v0", "already registered"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = TrainOptions {
+        env: Some("Faulty-v0".into()),
+        ..sac_options(&out, 100)
+    };
+    expect(
+        "training a registered env whose observations turn NaN",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["check_env(Faulty-v0)", "step 6", "NaN"],
+    );
+    assert!(!out.exists(), "a failed start left a run folder");
+}

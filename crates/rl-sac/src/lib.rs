@@ -51,5 +51,5 @@ pub use agent::{Sac, UpdateMetrics, check_env};
 pub use config::SacConfig;
 pub use error::{Result, SacError};
 pub use rl_buffer::ActionSpec;
-pub use trainer::{EpisodeEnd, SacTrainer, StepReport};
+pub use trainer::{EpisodeEnd, Restored, SacTrainer, StepReport};
 pub use v2::CriticHalf;

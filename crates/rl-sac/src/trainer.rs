@@ -5,7 +5,7 @@ use std::path::Path;
 use rand::Rng;
 use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
 use rl_envs::wrappers::RescaleAction;
-use rl_envs::{Env, OwnedAction};
+use rl_envs::{Env, EnvError, OwnedAction};
 use rl_math::{RngState, SeededRng};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,22 @@ impl<E: Env> TrainEnv<E> {
     }
 }
 
+/// What [`SacTrainer::load`] restored besides the agent, the counters and the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// The replay buffer (saved with `with_buffer`).
+    pub buffer: bool,
+    /// The environment's state (saved if the env supports snapshots).
+    pub env: bool,
+}
+
+impl Restored {
+    /// Both: training continues bit for bit.
+    pub fn exact(&self) -> bool {
+        self.buffer && self.env
+    }
+}
+
 /// What a saved trainer records beside the agent and the buffer.
 #[derive(Serialize, Deserialize)]
 struct SavedTrainer {
@@ -92,7 +108,8 @@ struct SavedTrainer {
     counters: Counters,
     obs: Vec<f32>,
     rng: RngState,
-    env: serde_json::Value,
+    /// `None` when the env does not support snapshots.
+    env: Option<serde_json::Value>,
     buffer_saved: bool,
 }
 
@@ -157,7 +174,10 @@ impl<E: Env> SacTrainer<E> {
     pub fn step(&mut self) -> Result<StepReport> {
         let config = self.agent.config().clone();
         if !self.counters.started {
-            let first = self.env.env().reset(Some(self.seed))?.to_vec();
+            // A fresh run resets with its seed; a run resumed without the env's state (an env
+            // without snapshots) with a seed of its own, so it does not replay the first episode.
+            let seed = self.seed.wrapping_add(self.counters.num_timesteps);
+            let first = self.env.env().reset(Some(seed))?.to_vec();
             check_finite("observation", &first, self.counters.num_timesteps)?;
             self.obs = first;
             self.counters.started = true;
@@ -250,7 +270,11 @@ impl<E: Env> SacTrainer<E> {
             counters: self.counters.clone(),
             obs: self.obs.clone(),
             rng: self.rng.state(),
-            env: self.env.env_ref().snapshot()?,
+            env: match self.env.env_ref().snapshot() {
+                Ok(snapshot) => Some(snapshot),
+                Err(EnvError::SnapshotUnsupported { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
             buffer_saved: with_buffer,
         };
         let json = serde_json::to_value(&saved).map_err(|e| SacError::Checkpoint(e.to_string()))?;
@@ -259,15 +283,19 @@ impl<E: Env> SacTrainer<E> {
     }
 
     /// Restores a trainer saved by [`save`](Self::save) into this one (built with the same
-    /// configuration and environment). Returns whether the replay buffer was restored; if not, the
-    /// buffer starts empty and learning pauses until it refills past `learning_starts`.
-    pub fn load(&mut self, dir: &Path) -> Result<bool> {
+    /// configuration and environment), and says what was restored besides the agent, counters and
+    /// generator: without the replay buffer, it starts empty and learning pauses until it refills
+    /// past `learning_starts`; without the env's state (an env that does not support snapshots),
+    /// the next step starts a new episode. With both, training continues bit for bit.
+    pub fn load(&mut self, dir: &Path) -> Result<Restored> {
         self.agent.load_into(dir)?;
         let json = read_json(&dir.join(TRAINER_FILE))?;
         let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
             SacError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
         })?;
-        self.env.env().restore(&saved.env)?;
+        if let Some(env) = &saved.env {
+            self.env.env().restore(env)?;
+        }
         if saved.buffer_saved {
             let buffer = ReplayBuffer::load(&dir.join(BUFFER_FILE))?;
             if buffer.capacity() != self.buffer.capacity()
@@ -284,7 +312,15 @@ impl<E: Env> SacTrainer<E> {
         self.counters = saved.counters;
         self.obs = saved.obs;
         self.rng = SeededRng::from_state(saved.rng);
-        Ok(saved.buffer_saved)
+        if saved.env.is_none() {
+            self.counters.started = false;
+            self.counters.episode_return = 0.0;
+            self.counters.episode_length = 0;
+        }
+        Ok(Restored {
+            buffer: saved.buffer_saved,
+            env: saved.env.is_some(),
+        })
     }
 }
 

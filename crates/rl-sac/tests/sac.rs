@@ -251,7 +251,7 @@ fn a_resumed_trainer_with_its_buffer_continues_bit_for_bit() {
     run(&mut first, 250);
     first.save(dir.path(), true).unwrap();
     let mut resumed = pendulum_trainer(99); // different seed: everything must come from the files
-    assert!(resumed.load(dir.path()).unwrap());
+    assert!(resumed.load(dir.path()).unwrap().exact());
     assert_eq!(run(&mut straight, 200), run(&mut resumed, 200));
     assert_eq!(
         straight.agent_mut().act(&[1.0, 0.0, 0.5], true).unwrap(),

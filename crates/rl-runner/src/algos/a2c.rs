@@ -6,9 +6,9 @@ use candle_core::{Device, Tensor};
 use rl_a2c::{A2c, A2cConfig, A2cTrainer, check_spaces};
 use rl_buffer::ActionSpec;
 use rl_envs::wrappers::NormalizeObservation;
-use rl_envs::{BoxedEnv, OwnedAction, make};
+use rl_envs::{BoxedEnv, OwnedAction, SyncVectorEnv, make};
 
-use crate::algorithm::{Algorithm, EpisodeLog, Progress};
+use crate::algorithm::{Algorithm, EpisodeLog, Progress, not_snapshotted};
 use crate::config::RunConfig;
 use crate::{Result, RunError};
 
@@ -20,12 +20,12 @@ pub(crate) struct A2cAlgorithm {
 impl A2cAlgorithm {
     pub(crate) fn new(run: &RunConfig, table: &str, device: &Device) -> Result<Self> {
         let config = A2cConfig::from_toml(table)?;
-        let probe = make(&run.env)?;
+        let venv = SyncVectorEnv::make(&run.env, config.n_envs)?;
         let (obs_dim, action) =
-            check_spaces(probe.observation_space(), probe.action_space(), &run.env)?;
+            check_spaces(venv.observation_space(), venv.action_space(), &run.env)?;
         let agent = A2c::new(config, obs_dim, action, device, run.seed)?;
         Ok(Self {
-            trainer: A2cTrainer::new(agent, &run.env, run.seed)?,
+            trainer: A2cTrainer::new(agent, venv, run.seed)?,
             env_id: run.env.clone(),
         })
     }
@@ -95,9 +95,13 @@ impl Algorithm for A2cAlgorithm {
         Ok(self.trainer.save(dir)?)
     }
 
-    fn load(&mut self, dir: &Path) -> Result<bool> {
-        self.trainer.load(dir)?;
-        Ok(true)
+    fn load(&mut self, dir: &Path) -> Result<Vec<String>> {
+        let exact = self.trainer.load(dir)?;
+        Ok(if exact {
+            Vec::new()
+        } else {
+            vec![not_snapshotted(&self.env_id)]
+        })
     }
 
     fn config_table(&self) -> Result<toml::Table> {

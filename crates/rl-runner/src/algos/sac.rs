@@ -7,7 +7,7 @@ use rl_envs::wrappers::RescaleAction;
 use rl_envs::{BoxedEnv, OwnedAction, make};
 use rl_sac::{ActionSpec, Sac, SacConfig, SacTrainer};
 
-use crate::algorithm::{Algorithm, EpisodeLog, Progress};
+use crate::algorithm::{Algorithm, EpisodeLog, Progress, not_snapshotted};
 use crate::config::RunConfig;
 use crate::{Result, RunError};
 
@@ -86,8 +86,16 @@ impl Algorithm for SacAlgorithm {
         Ok(self.trainer.save(dir, with_buffer)?)
     }
 
-    fn load(&mut self, dir: &Path) -> Result<bool> {
-        Ok(self.trainer.load(dir)?)
+    fn load(&mut self, dir: &Path) -> Result<Vec<String>> {
+        let restored = self.trainer.load(dir)?;
+        let mut lost = Vec::new();
+        if !restored.buffer {
+            lost.push("no replay buffer (train with --save-buffer to keep it)".to_owned());
+        }
+        if !restored.env {
+            lost.push(not_snapshotted(&self.env_id));
+        }
+        Ok(lost)
     }
 
     fn config_table(&self) -> Result<toml::Table> {
