@@ -41,6 +41,10 @@ pub(crate) struct BenchArgs {
     /// Environment steps of the sac-e2e benchmark.
     #[arg(long, default_value_t = 20_000)]
     sac_steps: u64,
+    /// env-step only: these environments (repeatable; default: the classic-control ones and
+    /// HalfCheetah-v5, Hopper-v5, Ant-v5, Humanoid-v5, which need MuJoCo: see docs/mujoco.md).
+    #[arg(long = "env", value_name = "ID")]
+    envs: Vec<String>,
     /// Write the results as JSON (keys documented in docs/benchmarks.md).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -129,13 +133,21 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         .anchors
         .clone()
         .unwrap_or_else(|| crate::workspace_root().join("../shared/anchors/python"));
-    let peers = if args.peers {
-        Some(Peers {
+    // The anchors' venv, unless only MuJoCo rows are asked for (their peer has its own venv).
+    let needs_anchors = names.iter().any(|n| *n != "env-step")
+        || env_step_ids(args)
+            .iter()
+            .any(|id| !crate::mujoco::is_mujoco(id));
+    let peers = match (args.peers, needs_anchors) {
+        (false, _) => None,
+        (true, true) => Some(Peers {
             python: peer_python(args, &anchors)?,
             anchors,
-        })
-    } else {
-        None
+        }),
+        (true, false) => Some(Peers {
+            python: PathBuf::new(),
+            anchors,
+        }),
     };
     if cfg!(debug_assertions) {
         eprintln!(
@@ -184,25 +196,69 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
 /// Raw `step()` throughput of each classic env, measured the way the anchor script measures
 /// Gymnasium: `make(id)` (time limit included), `reset(seed=0)`, actions drawn up front, and a
 /// `reset()` whenever an episode ends, counted in the time.
+/// The MuJoCo tasks env-step measures (their peer is Gymnasium on the same MuJoCo, 3.17.0).
+const MUJOCO_IDS: [&str; 4] = ["HalfCheetah-v5", "Hopper-v5", "Ant-v5", "Humanoid-v5"];
+
+/// The environments env-step measures.
+fn env_step_ids(args: &BenchArgs) -> Vec<String> {
+    if args.envs.is_empty() {
+        ENV_IDS
+            .iter()
+            .chain(&MUJOCO_IDS)
+            .map(|s| (*s).to_owned())
+            .collect()
+    } else {
+        args.envs.clone()
+    }
+}
+
+/// Whether the benchmarks asked for include a MuJoCo env-step row.
+pub(crate) fn needs_mujoco(args: &BenchArgs) -> bool {
+    let env_step = args.names.is_empty() || args.names.iter().any(|n| n == "env-step");
+    env_step
+        && env_step_ids(args)
+            .iter()
+            .any(|id| crate::mujoco::is_mujoco(id))
+}
+
 fn env_step(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
-    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); ENV_IDS.len()];
-    let mut peer: Vec<Vec<f64>> = vec![Vec::new(); ENV_IDS.len()];
+    let ids = env_step_ids(args);
+    let (mujoco, classic): (Vec<&str>, Vec<&str>) = ids
+        .iter()
+        .map(String::as_str)
+        .partition(|id| crate::mujoco::is_mujoco(id));
+    // Gymnasium on MuJoCo 3.17.0 (the anchors' venv has another MuJoCo): a venv of its own.
+    let mujoco_peer = match (peers, mujoco.is_empty()) {
+        (Some(p), false) => Some(Peers {
+            python: crate::mujoco::peer_python()?,
+            anchors: p.anchors.clone(),
+        }),
+        _ => None,
+    };
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); ids.len()];
+    let mut peer: Vec<Vec<f64>> = vec![Vec::new(); ids.len()];
     for rep in 0..args.repeats {
         eprintln!("env-step: repeat {}/{}", rep + 1, args.repeats);
-        for (i, id) in ENV_IDS.iter().enumerate() {
+        for (i, id) in ids.iter().enumerate() {
             ours[i].push(env_steps_per_second(
                 id,
                 Duration::from_secs_f64(args.seconds),
             )?);
         }
-        if let Some(peers) = peers {
-            let rates = gymnasium_steps_per_second(peers)?;
-            for (i, id) in ENV_IDS.iter().enumerate() {
-                peer[i].push(rates.get(*id).copied().unwrap_or(f64::NAN));
+        let mut rates = std::collections::HashMap::new();
+        if let (Some(peers), false) = (peers, classic.is_empty()) {
+            rates.extend(gymnasium_steps_per_second(peers, &classic)?);
+        }
+        if let Some(peers) = &mujoco_peer {
+            rates.extend(gymnasium_steps_per_second(peers, &mujoco)?);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            if peers.is_some() {
+                peer[i].push(rates.get(id).copied().unwrap_or(f64::NAN));
             }
         }
     }
-    Ok(ENV_IDS
+    Ok(ids
         .iter()
         .enumerate()
         .map(|(i, id)| {
@@ -569,7 +625,10 @@ fn peer_python(args: &BenchArgs, anchors: &std::path::Path) -> Result<PathBuf> {
 }
 
 /// Gymnasium's "presampled" steps/s per env from the anchor script `env_throughput.py`.
-fn gymnasium_steps_per_second(peers: &Peers) -> Result<std::collections::HashMap<String, f64>> {
+fn gymnasium_steps_per_second(
+    peers: &Peers,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, f64>> {
     let anchors = &peers.anchors;
     let out = Command::new(&peers.python)
         .current_dir(anchors)
@@ -581,7 +640,7 @@ fn gymnasium_steps_per_second(peers: &Peers) -> Result<std::collections::HashMap
             "3",
             "--envs",
         ])
-        .args(ENV_IDS)
+        .args(ids)
         .output()
         .with_context(|| format!("running {}/env_throughput.py", anchors.display()))?;
     if !out.status.success() {
@@ -593,7 +652,7 @@ fn gymnasium_steps_per_second(peers: &Peers) -> Result<std::collections::HashMap
     let line = String::from_utf8_lossy(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(line.trim())
         .context("env_throughput.py printed something other than one JSON line")?;
-    Ok(ENV_IDS
+    Ok(ids
         .iter()
         .filter_map(|id| {
             let rate = json["results"][*id]["presampled"]["steps_per_s"].as_f64()?;

@@ -21,8 +21,11 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod mujoco;
 mod regress;
 mod train;
+
+use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +46,27 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train the regression table's rows and check them against their thresholds.
     Regress(regress::RegressArgs),
+    /// Run `cargo ARGS...` with MuJoCo's library available (fetched on first use), e.g.
+    /// `cargo xtask with-mujoco test -p rl-mujoco --features native`; with no ARGS, print the
+    /// environment variables that make it available.
+    WithMujoco {
+        /// The cargo command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+/// Whether the command needs a build with MuJoCo (it names a MuJoCo task).
+fn needs_mujoco(command: &Command) -> bool {
+    match command {
+        Command::Train(args) => train::env_of_train(args).is_some_and(|e| mujoco::is_mujoco(&e)),
+        Command::Eval(args) => {
+            train::env_of_run(train::eval_dir(args)).is_some_and(|e| mujoco::is_mujoco(&e))
+        }
+        Command::Bench(args) => bench::needs_mujoco(args),
+        Command::Regress(args) => regress::needs_mujoco(args),
+        Command::WithMujoco { .. } => false,
+    }
 }
 
 /// The workspace's root folder (xtask's parent).
@@ -52,10 +76,19 @@ fn workspace_root() -> std::path::PathBuf {
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    if cfg!(feature = "mujoco") {
+        #[cfg(feature = "mujoco")]
+        rl_mujoco::register()?;
+    } else if needs_mujoco(&command) {
+        // This build has no MuJoCo: run the same command from one that has.
+        return mujoco::reexec();
+    }
+    match command {
         Command::Train(args) => train::train_cmd(args, rl_runner::stop_on_ctrl_c()?),
         Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
         Command::Regress(args) => regress::run(&args),
+        Command::WithMujoco { args } => mujoco::cargo_with(&args),
     }
 }

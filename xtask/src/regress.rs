@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Args)]
 pub(crate) struct RegressArgs {
-    /// `smoke` (short budgets that still catch a broken learner; what CI runs) or `full` (every
-    /// row of the table with its seeds).
+    /// `smoke` (short budgets that still catch a broken learner; what CI runs), `full` (every
+    /// classic-control row of the table with its seeds) or `mujoco` (the MuJoCo rows).
     #[arg(long, default_value = "smoke")]
     tier: String,
     /// Only the rows with these names (repeatable).
@@ -147,22 +147,37 @@ fn eval_curve(run_dir: &Path) -> Result<Vec<(f64, f64)>> {
     Ok(points)
 }
 
-pub(crate) fn run(args: &RegressArgs) -> Result<()> {
-    if !["smoke", "full"].contains(&args.tier.as_str()) {
-        bail!("--tier must be smoke or full, got {:?}", args.tier);
-    }
+/// The tiers of the table: `smoke` (CI), `full` (weekly), `mujoco` (the MuJoCo tasks, scheduled).
+const TIERS: [&str; 3] = ["smoke", "full", "mujoco"];
+
+/// The table and the rows `args` selects.
+fn selected(args: &RegressArgs) -> Result<(PathBuf, Vec<Row>)> {
     let root = crate::workspace_root();
     let table_path = args
         .table
         .clone()
         .unwrap_or_else(|| root.join("xtask/regress.toml"));
     let table = load_table(&table_path)?;
-    let rows: Vec<Row> = table
+    let rows = table
         .run
         .into_iter()
         .filter(|r| r.tiers.contains(&args.tier))
         .filter(|r| args.only.is_empty() || args.only.contains(&r.name))
         .collect();
+    Ok((table_path, rows))
+}
+
+/// Whether a selected row trains on a MuJoCo task.
+pub(crate) fn needs_mujoco(args: &RegressArgs) -> bool {
+    selected(args).is_ok_and(|(_, rows)| rows.iter().any(|r| crate::mujoco::is_mujoco(&r.env)))
+}
+
+pub(crate) fn run(args: &RegressArgs) -> Result<()> {
+    if !TIERS.contains(&args.tier.as_str()) {
+        bail!("--tier must be one of {TIERS:?}, got {:?}", args.tier);
+    }
+    let root = crate::workspace_root();
+    let (table_path, rows) = selected(args)?;
     if rows.is_empty() {
         bail!(
             "no rows of {} in tier {:?} (--only {:?})",

@@ -59,21 +59,54 @@ pub(crate) struct EvalArgs {
     device: String,
 }
 
-pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
-    let device = parse_device(&args.device)?;
-    let options = TrainOptions {
+fn options(args: &TrainArgs) -> TrainOptions {
+    TrainOptions {
         algo: args.algo.to_lowercase(),
-        env: args.env,
-        config: args.config,
-        preset: args.preset,
-        sets: args.sets,
+        env: args.env.clone(),
+        config: args.config.clone(),
+        preset: args.preset.clone(),
+        sets: args.sets.clone(),
         steps: args.steps,
         seed: args.seed,
         save_buffer: args.save_buffer,
-        out: args.out,
-        resume: args.resume,
+        out: args.out.clone(),
+        resume: args.resume.clone(),
         progress: !args.no_progress,
+        stop: None,
+    }
+}
+
+/// The environment the command trains on (`None` if its configuration does not resolve: the
+/// command itself then reports why).
+pub(crate) fn env_of_train(args: &TrainArgs) -> Option<String> {
+    match &args.resume {
+        Some(dir) => env_of_run(dir),
+        None => rl_runner::resolve(&options(args))
+            .ok()
+            .map(|(run, _)| run.env),
+    }
+}
+
+/// The environment of the run folder `dir`, from its `config.toml`.
+pub(crate) fn env_of_run(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("config.toml")).ok()?;
+    rl_runner::ConfigFile::parse(&text)
+        .ok()?
+        .run()
+        .ok()
+        .map(|r| r.env)
+}
+
+/// The run folder `cargo xtask eval` evaluates.
+pub(crate) fn eval_dir(args: &EvalArgs) -> &std::path::Path {
+    &args.run_dir
+}
+
+pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
+    let device = parse_device(&args.device)?;
+    let options = TrainOptions {
         stop: Some(stop),
+        ..options(&args)
     };
     let s = train(&options, &device)?;
     if s.interrupted {

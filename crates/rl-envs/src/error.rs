@@ -124,6 +124,15 @@ pub enum EnvError {
         /// The broken rule.
         problem: String,
     },
+    /// The simulation behind the environment became unstable (for example a physics engine
+    /// reporting NaN or huge accelerations): the episode cannot continue.
+    #[error("simulation of {env} became unstable: {reason}")]
+    Simulation {
+        /// The environment's id.
+        env: String,
+        /// What the simulator reported.
+        reason: String,
+    },
     /// An observation with a NaN or infinite component (reported by wrappers that check).
     #[error("observation component {index} is {value}: observations must be finite")]
     NonFiniteObservation {
