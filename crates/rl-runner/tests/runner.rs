@@ -312,3 +312,25 @@ fn event_files_are_valid_tfrecords() {
     // A known vector: TFRecord's masked CRC of b"hello" (from TensorFlow's implementation).
     assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
 }
+
+#[test]
+fn a_run_that_cannot_start_leaves_no_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    for (env, sets) in [
+        ("HalfCheetah-v9", vec![]),                        // not registered
+        ("Pendulum-v1", vec!["batch_size=-3".to_owned()]), // a config the agent refuses
+    ] {
+        let o = TrainOptions {
+            env: Some(env.into()),
+            sets,
+            ..options(&out, 100)
+        };
+        assert!(train(&o, &Device::Cpu).is_err(), "{env}");
+        assert!(
+            !out.exists(),
+            "{env}: a failed start left {}",
+            out.display()
+        );
+    }
+}
