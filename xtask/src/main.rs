@@ -21,6 +21,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod compare;
 mod mujoco;
 mod regress;
 mod train;
@@ -46,6 +47,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train the regression table's rows and check them against their thresholds.
     Regress(regress::RegressArgs),
+    /// Plot runs together (mean and spread across seeds), tabulate their final returns, and with
+    /// --gif show their episodes side by side.
+    Compare(compare::CompareArgs),
     /// Run `cargo ARGS...` with MuJoCo's library available (fetched on first use), e.g.
     /// `cargo xtask with-mujoco test -p rl-mujoco --features native`; with no ARGS, print the
     /// environment variables that make it available.
@@ -65,6 +69,7 @@ fn needs_mujoco(command: &Command) -> bool {
         }
         Command::Bench(args) => bench::needs_mujoco(args),
         Command::Regress(args) => regress::needs_mujoco(args),
+        Command::Compare(args) => compare::needs_mujoco(args),
         Command::WithMujoco { .. } => false,
     }
 }
@@ -89,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
         Command::Regress(args) => regress::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::WithMujoco { args } => mujoco::cargo_with(&args),
     }
 }

@@ -235,6 +235,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
                 out: Some(dir.clone()),
                 resume: None,
                 progress: false,
+                gif: false,
                 stop: None,
             };
             let s = train(&options, &device)

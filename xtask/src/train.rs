@@ -45,6 +45,10 @@ pub(crate) struct TrainArgs {
     /// No progress bar (it is also hidden when stderr is not a terminal).
     #[arg(long)]
     no_progress: bool,
+    /// After training, write the final policy's first evaluation episode as an animated GIF,
+    /// `episode.gif` in the run folder.
+    #[arg(long)]
+    gif: bool,
 }
 
 #[derive(Args)]
@@ -57,6 +61,12 @@ pub(crate) struct EvalArgs {
     /// cpu, cuda or metal.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Also write deterministic episodes as an animated GIF to FILE.
+    #[arg(long, value_name = "FILE")]
+    gif: Option<PathBuf>,
+    /// Episodes in the GIF (the first of the run's evaluation episodes).
+    #[arg(long, default_value_t = 1)]
+    gif_episodes: usize,
 }
 
 fn options(args: &TrainArgs) -> TrainOptions {
@@ -72,6 +82,7 @@ fn options(args: &TrainArgs) -> TrainOptions {
         out: args.out.clone(),
         resume: args.resume.clone(),
         progress: !args.no_progress,
+        gif: args.gif,
         stop: None,
     }
 }
@@ -124,6 +135,9 @@ pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
         );
         std::process::exit(130);
     }
+    if args.gif {
+        println!("episode GIF: {}/{}", s.run_dir, rl_runner::EPISODE_GIF);
+    }
     println!(
         "{} {} seed {}: {} steps in {:.1} s ({:.0} steps/s); eval {:.1} ± {:.1} over {} episodes; results in {}",
         s.algo.to_uppercase(),
@@ -149,5 +163,23 @@ pub(crate) fn eval_cmd(args: EvalArgs) -> Result<()> {
         args.run_dir.display(),
         returns.len()
     );
+    if let Some(path) = &args.gif {
+        let recordings = rl_runner::video::record_run(&args.run_dir, args.gif_episodes, &device)?;
+        let frames: Vec<_> = recordings
+            .iter()
+            .flat_map(|r| r.frames.iter().cloned())
+            .collect();
+        rl_runner::video::write_gif(path, &frames)?;
+        let returns: Vec<String> = recordings
+            .iter()
+            .map(|r| format!("{:.1}", r.episode_return))
+            .collect();
+        println!(
+            "{}: {} frames, episode returns {}",
+            path.display(),
+            frames.len(),
+            returns.join(", ")
+        );
+    }
     Ok(())
 }

@@ -127,6 +127,16 @@ pub trait Env {
         })
     }
 
+    /// A picture of the current state (Gymnasium's `render()` with `render_mode="rgb_array"`).
+    /// The classic-control envs draw what Gymnasium draws; the default is
+    /// [`EnvError::RenderUnsupported`]. Before the first `reset` there is nothing to draw
+    /// ([`EnvError::ResetNeeded`]).
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        Err(EnvError::RenderUnsupported {
+            env: self.id().to_owned(),
+        })
+    }
+
     /// The step limit a [`TimeLimit`](crate::wrappers::TimeLimit) in the wrapper stack imposes, if any.
     fn max_episode_steps(&self) -> Option<usize> {
         None
@@ -178,6 +188,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn max_episode_steps(&self) -> Option<usize> {
         (**self).max_episode_steps()
+    }
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        (**self).render()
     }
     fn snapshot(&self) -> Result<serde_json::Value, EnvError> {
         (**self).snapshot()

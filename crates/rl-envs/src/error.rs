@@ -133,6 +133,20 @@ pub enum EnvError {
         /// What the simulator reported.
         reason: String,
     },
+    /// The environment cannot draw itself ([`Env::render`](crate::Env::render)'s default).
+    #[error("{env} cannot render frames (Env::render)")]
+    RenderUnsupported {
+        /// The environment's name.
+        env: String,
+    },
+    /// Drawing a frame failed.
+    #[error("rendering {env}: {reason}")]
+    Render {
+        /// The environment's name.
+        env: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An observation with a NaN or infinite component (reported by wrappers that check).
     #[error("observation component {index} is {value}: observations must be finite")]
     NonFiniteObservation {

@@ -24,6 +24,7 @@
 
 pub mod algorithm;
 mod algos;
+pub mod compare;
 pub mod config;
 mod error;
 pub mod logs;
@@ -31,12 +32,13 @@ pub mod plot;
 mod runner;
 mod signals;
 pub mod tensorboard;
+pub mod video;
 
 pub use algorithm::{Algorithm, EpisodeLog, Progress};
 pub use config::{ConfigFile, RunConfig};
 pub use error::{Result, RunError};
 pub use runner::{
-    Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, load_run, parse_device,
-    resolve, train,
+    EPISODE_GIF, Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, load_run,
+    parse_device, resolve, train,
 };
 pub use signals::stop_on_ctrl_c;

@@ -18,7 +18,7 @@ pub struct Curve {
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-subset.ttf");
 
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     // Registering twice is harmless; the embedded font makes plots work without system fonts.
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rl_envs::OwnedAction;
+use rl_envs::{Env, OwnedAction};
 use rl_nn::checkpoint::{CheckpointDir, read_json, write_json};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,9 @@ pub struct TrainOptions {
     pub resume: Option<PathBuf>,
     /// Show a progress bar (when stderr is a terminal).
     pub progress: bool,
+    /// After training, record the final policy's first evaluation episode as `episode.gif` in the
+    /// run folder (the env must render: checked before anything is written).
+    pub gif: bool,
     /// When set (by a Ctrl-C handler, say), training stops before its next step, writes a
     /// checkpoint at the step it reached and returns a summary marked `interrupted`.
     pub stop: Option<Arc<AtomicBool>>,
@@ -206,7 +209,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             if let Some(steps) = options.steps {
                 run.n_timesteps = steps;
             }
-            check_env_of(&run)?;
+            check_env_of(&run, options.gif)?;
             let mut algo = algorithm::build(&run, &file, device)?;
             let ckpt = CheckpointDir::new(dir.join("checkpoints"));
             let latest = ckpt.latest()?.ok_or_else(|| RunError::RunDir {
@@ -234,33 +237,50 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             let (run, file) = resolve(options)?;
             let dir = options.out.clone().unwrap_or_else(|| default_run_dir(&run));
             check_new_dir(&dir)?;
-            check_env_of(&run)?;
+            check_env_of(&run, options.gif)?;
             let algo = algorithm::build(&run, &file, device)?;
             let resolved = ConfigFile::resolved(&run, algo.name(), algo.config_table()?)?;
             create_run_dir(&dir, &resolved.to_text()?)?;
             (run, dir, algo, None)
         }
     };
-    run_loop(
+    let summary = run_loop(
         &run,
         &run_dir,
         algo.as_mut(),
         resumed_from,
         device,
         (options.progress, options.stop.as_deref()),
-    )
+    )?;
+    if options.gif && !summary.interrupted {
+        let label = format!("{} {}", run.algo.to_uppercase(), run.env);
+        let recording = crate::video::record_episodes(algo.as_mut(), run.seed, 1, &label)?;
+        if let Some(r) = recording.first() {
+            crate::video::write_gif(&run_dir.join(EPISODE_GIF), &r.frames)?;
+        }
+    }
+    Ok(summary)
 }
+
+/// The GIF `train` writes with [`TrainOptions::gif`], in the run folder.
+pub const EPISODE_GIF: &str = "episode.gif";
 
 /// Steps `rl_envs::check_env` takes on the run's environment before training.
 const CHECK_ENV_STEPS: usize = 1_000;
 
 /// `rl_envs::check_env` on a fresh env of the run's id: a broken env fails at the start of the run
 /// with the rule it breaks, not with a panic or a NaN thousands of steps in. Warnings are printed.
-fn check_env_of(run: &RunConfig) -> Result<()> {
+/// With `render`, the env must also draw a frame (for the run's GIF).
+fn check_env_of(run: &RunConfig, render: bool) -> Result<()> {
     let mut env = rl_envs::make(&run.env)?;
     let report = rl_envs::check_env(env.as_mut(), run.seed, CHECK_ENV_STEPS)?;
     for warning in &report.warnings {
         eprintln!("note: check_env({}): {warning}", run.env);
+    }
+    if render {
+        env.reset(Some(run.seed))?;
+        env.render()
+            .map_err(|e| RunError::Config(format!("--gif: {e}")))?;
     }
     Ok(())
 }
@@ -462,33 +482,44 @@ pub fn evaluate_algorithm(
     episodes: usize,
 ) -> Result<Vec<f64>> {
     let mut env = algo.eval_env()?;
+    (0..episodes)
+        .map(|i| run_episode(algo, env.as_mut(), eval_seed(seed, i), |_, _| Ok(())))
+        .collect()
+}
+
+/// One deterministic episode of `algo` on `env` from `reset(Some(seed))`; `each` sees the env and
+/// the return so far after the reset and after every step. Returns the episode's return.
+pub(crate) fn run_episode(
+    algo: &mut dyn Algorithm,
+    env: &mut (dyn Env + Send),
+    seed: u64,
+    mut each: impl FnMut(&dyn Env, f64) -> Result<()>,
+) -> Result<f64> {
     // Continuous actions are clipped to the bounds, as training clips what it sends the env.
     let bounds = env
         .action_space()
         .as_box()
         .map(|b| (b.low().to_vec(), b.high().to_vec()));
-    let mut returns = Vec::with_capacity(episodes);
-    for i in 0..episodes {
-        let mut obs = env.reset(Some(eval_seed(seed, i)))?.to_vec();
-        let mut total = 0.0;
-        loop {
-            let mut action = algo.act_deterministic(&obs)?;
-            if let (OwnedAction::Continuous(a), Some((low, high))) = (&mut action, &bounds) {
-                for (x, (lo, hi)) in a.iter_mut().zip(low.iter().zip(high)) {
-                    *x = x.clamp(*lo, *hi);
-                }
+    let mut obs = env.reset(Some(seed))?.to_vec();
+    let mut total = 0.0;
+    each(env, total)?;
+    loop {
+        let mut action = algo.act_deterministic(&obs)?;
+        if let (OwnedAction::Continuous(a), Some((low, high))) = (&mut action, &bounds) {
+            for (x, (lo, hi)) in a.iter_mut().zip(low.iter().zip(high)) {
+                *x = x.clamp(*lo, *hi);
             }
-            let step = env.step(action.as_action())?;
-            total += step.reward;
-            if step.terminated || step.truncated {
-                break;
-            }
-            obs.clear();
-            obs.extend_from_slice(step.observation);
         }
-        returns.push(total);
+        let step = env.step(action.as_action())?;
+        total += step.reward;
+        let done = step.terminated || step.truncated;
+        obs.clear();
+        obs.extend_from_slice(step.observation);
+        each(env, total)?;
+        if done {
+            return Ok(total);
+        }
     }
-    Ok(returns)
 }
 
 fn checkpoint_name(step: u64) -> String {
@@ -530,7 +561,7 @@ fn checkpoint(
 }
 
 /// The `config.toml` of the run folder `dir`, or an error saying the folder is no run folder.
-fn read_run_config(dir: &Path) -> Result<String> {
+pub(crate) fn read_run_config(dir: &Path) -> Result<String> {
     let path = dir.join("config.toml");
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(text),
@@ -628,7 +659,7 @@ fn create_run_dir(dir: &Path, config: &str) -> Result<()> {
     made
 }
 
-fn read_curve(dir: &Path) -> Result<Curve> {
+pub(crate) fn read_curve(dir: &Path) -> Result<Curve> {
     let rows = |name: &str, header: &str| -> Result<Vec<Vec<String>>> {
         let path = dir.join("metrics").join(name);
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;

@@ -179,4 +179,9 @@ impl Env for Acrobot {
         self.state = Some(s);
         Ok(self.observe(s))
     }
+
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        let state = self.state.ok_or(EnvError::ResetNeeded)?;
+        super::render::acrobot(state, self.id())
+    }
 }

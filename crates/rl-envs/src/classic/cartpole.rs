@@ -144,4 +144,9 @@ impl Env for CartPole {
         self.steps_beyond_terminated = None;
         Ok(self.observe(s))
     }
+
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        let state = self.state.ok_or(EnvError::ResetNeeded)?;
+        super::render::cartpole(state, self.id())
+    }
 }

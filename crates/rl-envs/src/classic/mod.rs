@@ -10,6 +10,7 @@ mod acrobot;
 mod cartpole;
 mod mountain_car;
 mod pendulum;
+mod render;
 
 pub use acrobot::Acrobot;
 pub use cartpole::CartPole;

@@ -129,6 +129,11 @@ impl Env for MountainCar {
         self.state = Some(s);
         Ok(self.observe(s))
     }
+
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        let [position, _] = self.state.ok_or(EnvError::ResetNeeded)?;
+        super::render::mountain_car(position, Self::GOAL_POSITION, self.id())
+    }
 }
 
 /// The mountain car with a continuous throttle, exactly as Gymnasium's `Continuous_MountainCarEnv`.
@@ -313,5 +318,10 @@ impl Env for MountainCarContinuous {
         self.state = Some(s);
         self.state_is_f32 = false;
         Ok(self.observe(s))
+    }
+
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        let [position, _] = self.state.ok_or(EnvError::ResetNeeded)?;
+        super::render::mountain_car(position, Self::GOAL_POSITION, self.id())
     }
 }

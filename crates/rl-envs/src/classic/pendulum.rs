@@ -30,6 +30,9 @@ const L: f64 = 1.0;
 pub struct Pendulum {
     g: f64,
     state: Option<[f64; 2]>,
+    /// The last torque applied (clipped), drawn by `render` as Gymnasium's `last_u`.
+    #[serde(default)]
+    last_u: Option<f32>,
     obs: [f32; 3],
     rng: Option<EnvRng>,
     observation_space: Space,
@@ -53,6 +56,7 @@ impl Pendulum {
         Self {
             g,
             state: None,
+            last_u: None,
             obs: [0.0; 3],
             rng: None,
             observation_space: Space::Box(BoxSpace::symmetric(&[1.0, 1.0, MAX_SPEED as f32])),
@@ -102,6 +106,7 @@ impl Env for Pendulum {
         let rng = reseed(&mut self.rng, seed);
         let s = [uniform(rng, -PI, PI), uniform(rng, -1.0, 1.0)];
         self.state = Some(s);
+        self.last_u = None;
         Ok(self.observe(s))
     }
 
@@ -120,6 +125,7 @@ impl Env for Pendulum {
 
         let s = [newth, newthdot];
         self.state = Some(s);
+        self.last_u = Some(u);
         Ok(Step {
             observation: self.observe(s),
             reward: -costs,
@@ -136,6 +142,19 @@ impl Env for Pendulum {
         let s = check_state::<2>(self.id(), state)?;
         self.state = Some(s);
         Ok(self.observe(s))
+    }
+
+    fn render(&self) -> Result<crate::Frame, EnvError> {
+        let [theta, _] = self.state.ok_or(EnvError::ResetNeeded)?;
+        super::render::pendulum(theta, self.last_u, self.id())
+    }
+}
+
+impl Pendulum {
+    /// Sets the torque `render` draws as an arrow (what the last step applied; none after a reset),
+    /// as Gymnasium's `env.unwrapped.last_u = ...` does.
+    pub fn set_last_torque(&mut self, u: Option<f32>) {
+        self.last_u = u;
     }
 }
 

@@ -83,7 +83,8 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         action_space,
         state,
         set_state,
-        max_episode_steps
+        max_episode_steps,
+        render
     );
 
     fn reset(&mut self, seed: Option<u64>) -> Result<&[f32], EnvError> {

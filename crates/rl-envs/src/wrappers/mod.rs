@@ -41,6 +41,11 @@ macro_rules! forward_env {
             self.env.set_state(state)
         }
     };
+    (render) => {
+        fn render(&self) -> Result<$crate::Frame, $crate::EnvError> {
+            self.env.render()
+        }
+    };
     (max_episode_steps) => {
         fn max_episode_steps(&self) -> Option<usize> {
             self.env.max_episode_steps()

@@ -210,7 +210,8 @@ impl<E: Env> Env for NormalizeObservation<E> {
         observation_space,
         action_space,
         state,
-        max_episode_steps
+        max_episode_steps,
+        render
     );
 
     fn reset(&mut self, seed: Option<u64>) -> Result<&[f32], EnvError> {

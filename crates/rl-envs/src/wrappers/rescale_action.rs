@@ -62,7 +62,14 @@ impl<E: Env> RescaleAction<E> {
 }
 
 impl<E: Env> Env for RescaleAction<E> {
-    forward_env!(id, observation_space, state, set_state, max_episode_steps);
+    forward_env!(
+        id,
+        observation_space,
+        state,
+        set_state,
+        max_episode_steps,
+        render
+    );
 
     fn action_space(&self) -> &Space {
         &self.action_space

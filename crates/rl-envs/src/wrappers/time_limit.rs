@@ -37,7 +37,14 @@ impl<E: Env> TimeLimit<E> {
 }
 
 impl<E: Env> Env for TimeLimit<E> {
-    forward_env!(id, observation_space, action_space, state, set_state);
+    forward_env!(
+        id,
+        observation_space,
+        action_space,
+        state,
+        set_state,
+        render
+    );
 
     fn reset(&mut self, seed: Option<u64>) -> Result<&[f32], EnvError> {
         self.elapsed_steps = 0;

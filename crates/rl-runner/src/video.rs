@@ -1,0 +1,131 @@
+//! Episodes you can watch: deterministic episodes recorded frame by frame through
+//! [`Env::render`](rl_envs::Env::render), labelled with the return so far, and written as an
+//! animated GIF (one run, or several side by side).
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use rl_envs::Frame;
+
+use crate::algorithm::Algorithm;
+use crate::runner::{eval_seed, run_episode};
+use crate::{Result, RunError};
+
+/// One recorded episode.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// A frame after the reset and after every step, labelled with the return so far.
+    pub frames: Vec<Frame>,
+    /// The episode's return.
+    pub episode_return: f64,
+}
+
+/// Frames per second of the GIFs (a frame every 3/100 s; GIF delays are whole hundredths).
+pub const GIF_FPS: u16 = 33;
+
+/// Runs `episodes` deterministic episodes of `algo` on a fresh evaluation env (episode `i` reset
+/// with [`eval_seed`]`(seed, i)`, as in evaluations, so the returns are the evaluation's), drawing a
+/// frame after the reset and after every step, each labelled `label` and the return so far.
+pub fn record_episodes(
+    algo: &mut dyn Algorithm,
+    seed: u64,
+    episodes: usize,
+    label: &str,
+) -> Result<Vec<Recording>> {
+    let mut env = algo.eval_env()?;
+    (0..episodes)
+        .map(|i| {
+            let mut frames = Vec::new();
+            let episode_return =
+                run_episode(algo, env.as_mut(), eval_seed(seed, i), |env, so_far| {
+                    let mut frame = env.render()?;
+                    annotate(&mut frame, &format!("{label}  return {so_far:.1}"))?;
+                    frames.push(frame);
+                    Ok(())
+                })?;
+            Ok(Recording {
+                frames,
+                episode_return,
+            })
+        })
+        .collect()
+}
+
+/// [`record_episodes`] of the latest checkpoint of the run in `dir`, labelled with its algorithm
+/// and environment.
+pub fn record_run(
+    dir: &Path,
+    episodes: usize,
+    device: &candle_core::Device,
+) -> Result<Vec<Recording>> {
+    let (run, mut algo) = crate::runner::load_run(dir, device)?;
+    let label = format!("{} {}", run.algo.to_uppercase(), run.env);
+    record_episodes(algo.as_mut(), run.seed, episodes.max(1), &label)
+}
+
+/// Writes `text` in the top-left corner of `frame`, in black on its background.
+pub fn annotate(frame: &mut Frame, text: &str) -> Result<()> {
+    crate::plot::ensure_font();
+    let err = |e: &dyn std::fmt::Display| RunError::Plot(format!("frame label: {e}"));
+    let size = (frame.width, frame.height);
+    let area = BitMapBackend::with_buffer(&mut frame.rgb, size).into_drawing_area();
+    area.draw_text(text, &("sans-serif", 16).into_font().color(&BLACK), (8, 6))
+        .map_err(|e| err(&e))?;
+    area.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// Places `frames` side by side on a white frame as tall as the tallest (for comparing runs).
+pub fn side_by_side(frames: &[&Frame]) -> Frame {
+    let width: u32 = frames.iter().map(|f| f.width).sum();
+    let height = frames.iter().map(|f| f.height).max().unwrap_or(1);
+    let mut out = Frame::filled(width.max(1), height, [255, 255, 255]);
+    let mut x0 = 0_usize;
+    for f in frames {
+        for y in 0..f.height as usize {
+            let src = &f.rgb[y * f.width as usize * 3..(y + 1) * f.width as usize * 3];
+            let start = (y * width as usize + x0) * 3;
+            out.rgb[start..start + src.len()].copy_from_slice(src);
+        }
+        x0 += f.width as usize;
+    }
+    out
+}
+
+/// Writes `frames` (all the size of the first) as an animated GIF at [`GIF_FPS`] that loops,
+/// each frame quantized to its own 256-colour palette.
+pub fn write_gif(path: &Path, frames: &[Frame]) -> Result<()> {
+    let first = frames
+        .first()
+        .ok_or_else(|| RunError::Plot(format!("{}: no frames to write", path.display())))?;
+    let (w, h) = (first.width, first.height);
+    let too_big = |v: u32| {
+        u16::try_from(v).map_err(|_| {
+            RunError::Plot(format!(
+                "{}: frames of {w}×{h} are too large for a GIF",
+                path.display()
+            ))
+        })
+    };
+    let (gw, gh) = (too_big(w)?, too_big(h)?);
+    let gif_err = |e: gif::EncodingError| RunError::Plot(format!("{}: {e}", path.display()));
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut bytes, gw, gh, &[]).map_err(gif_err)?;
+        encoder.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+        for f in frames {
+            if (f.width, f.height) != (w, h) {
+                return Err(RunError::Plot(format!(
+                    "{}: frames of different sizes ({}×{} after {w}×{h})",
+                    path.display(),
+                    f.width,
+                    f.height
+                )));
+            }
+            let mut frame = gif::Frame::from_rgb_speed(gw, gh, &f.rgb, 30);
+            frame.delay = 100 / GIF_FPS;
+            encoder.write_frame(&frame).map_err(gif_err)?;
+        }
+    }
+    rl_math::persist::write_atomically(path, &bytes).map_err(|e| RunError::Plot(e.to_string()))
+}
