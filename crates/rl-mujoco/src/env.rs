@@ -3,10 +3,11 @@
 use std::sync::{Arc, OnceLock};
 
 use mujoco_rs::mujoco_c::{_mjtObjBase, mjtState, mjtWarning};
-use mujoco_rs::wrappers::{MjData, MjModel};
+use mujoco_rs::renderer::MjRenderer;
+use mujoco_rs::wrappers::{MjData, MjModel, MjvCamera};
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
-use rl_envs::{Action, BoxSpace, Env, EnvError, EnvRng, Snapshot, Space, Step};
+use rl_envs::{Action, BoxSpace, Env, EnvError, EnvRng, Frame, Snapshot, Space, Step};
 use serde::{Deserialize, Serialize};
 
 use crate::numpy::{control_cost_f32, sum, sum_of_squares};
@@ -527,6 +528,50 @@ impl MujocoEnv {
     }
 }
 
+/// Frames are Gymnasium's default size.
+const FRAME: u32 = 480;
+
+/// The camera of `task`: for the tasks that move away, one that tracks their root body from
+/// Gymnasium's distance (from the side; Ant and Swimmer from above); for the others MuJoCo's
+/// default free camera at Gymnasium's distance.
+fn camera(task: Task, model: &MjModel) -> MjvCamera {
+    let (distance, elevation, azimuth) = match task {
+        Task::HalfCheetah => (4.0, -20.0, 90.0),
+        Task::Hopper | Task::Walker2d => (3.0, -20.0, 90.0),
+        Task::Humanoid => (4.0, -20.0, 90.0),
+        Task::Ant => (4.0, -45.0, 90.0),
+        Task::Swimmer => (2.5, -70.0, 90.0),
+        _ => {
+            let mut cam = MjvCamera::new_free(model);
+            match task {
+                Task::InvertedPendulum => cam.distance = 2.04,
+                Task::InvertedDoublePendulum => {
+                    cam.distance = 4.1225;
+                    cam.lookat = [0.0, 0.0, 0.1225];
+                }
+                Task::Pusher => cam.distance = 4.0,
+                _ => {}
+            }
+            return cam;
+        }
+    };
+    let mut cam = MjvCamera::new_tracking(1);
+    cam.distance = distance;
+    cam.elevation = elevation;
+    cam.azimuth = azimuth;
+    cam
+}
+
+/// A task's renderer and the scratch `mjData` it draws.
+type Offscreen = (Task, MjRenderer, MjData<Arc<MjModel>>);
+
+thread_local! {
+    /// One offscreen renderer (an EGL context) and a scratch `mjData` per task and thread: a GL
+    /// context belongs to the thread that made it, so it is kept here rather than in the env.
+    static RENDERERS: std::cell::RefCell<Vec<Offscreen>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn rl_envs_rng(rng: &mut Option<EnvRng>) -> &mut EnvRng {
     rng.get_or_insert_with(EnvRng::from_os_rng)
 }
@@ -611,6 +656,60 @@ impl Env for MujocoEnv {
 
     fn state(&self) -> Option<&[f64]> {
         self.started.then_some(self.state.as_slice())
+    }
+
+    /// A 480×480 frame from MuJoCo's own offscreen renderer (OpenGL through headless EGL: Mesa's
+    /// software renderer does on a machine without a GPU).
+    fn render(&self) -> Result<Frame, EnvError> {
+        if !self.started {
+            return Err(EnvError::ResetNeeded);
+        }
+        let err = |reason: String| EnvError::Render {
+            env: self.task.id().to_owned(),
+            reason,
+        };
+        RENDERERS.with(|cell| {
+            let mut list = cell.borrow_mut();
+            let slot = match list.iter().position(|(t, _, _)| *t == self.task) {
+                Some(i) => i,
+                None => {
+                    let model = self.data.model_clone();
+                    let renderer = MjRenderer::builder()
+                        .width(FRAME)
+                        .height(FRAME)
+                        .rgb(true)
+                        .depth(false)
+                        .camera(camera(self.task, &model))
+                        .build(&model)
+                        .map_err(|e| {
+                            err(format!(
+                                "MuJoCo's offscreen renderer needs OpenGL through EGL (libEGL and Mesa's drivers: Debian's libegl1 and libgl1-mesa-dri): {e}"
+                            ))
+                        })?;
+                    let scratch = MjData::try_new(model)
+                        .map_err(|e| err(format!("MuJoCo data: {e}")))?;
+                    list.push((self.task, renderer, scratch));
+                    list.len() - 1
+                }
+            };
+            let (_, renderer, scratch) = &mut list[slot];
+            self.data
+                .copy_to(scratch)
+                .map_err(|e| err(format!("copying the state: {e}")))?;
+            renderer
+                .sync_data(scratch)
+                .and_then(|()| renderer.render())
+                .map_err(|e| err(format!("MuJoCo's offscreen renderer: {e}")))?;
+            let rgb = renderer
+                .rgb_flat()
+                .ok_or_else(|| err("the renderer returned no image".into()))?
+                .to_vec();
+            Ok(Frame {
+                width: FRAME,
+                height: FRAME,
+                rgb,
+            })
+        })
     }
 
     fn set_state(&mut self, state: &[f64]) -> Result<&[f32], EnvError> {

@@ -157,3 +157,44 @@ fn an_unstable_simulation_is_an_error_not_a_silent_reset() {
         );
     }
 }
+
+#[test]
+fn every_task_renders_through_mujocos_offscreen_renderer() {
+    for task in Task::ALL {
+        let mut env = MujocoEnv::new(task).unwrap();
+        assert_eq!(
+            env.render().unwrap_err(),
+            EnvError::ResetNeeded,
+            "{}",
+            task.id()
+        );
+        env.reset(Some(0)).unwrap();
+        let start = std::time::Instant::now();
+        let first = env.render().unwrap();
+        let dim = env.action_space().flat_dim();
+        for _ in 0..5 {
+            env.step(Action::Continuous(&vec![0.5; dim])).unwrap();
+        }
+        let later = env.render().unwrap();
+        eprintln!(
+            "{}: two frames in {:.0} ms",
+            task.id(),
+            start.elapsed().as_secs_f64() * 1e3
+        );
+        assert_eq!(
+            (first.width, first.height, first.rgb.len()),
+            (480, 480, 480 * 480 * 3)
+        );
+        // A picture, not a blank: many colours, and the scene moved between the two frames.
+        let mut colours: Vec<&[u8]> = first.rgb.chunks(3).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        assert!(
+            colours.len() > 50,
+            "{}: {} colours",
+            task.id(),
+            colours.len()
+        );
+        assert_ne!(first.rgb, later.rgb, "{}", task.id());
+    }
+}

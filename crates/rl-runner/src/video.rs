@@ -92,6 +92,22 @@ pub fn side_by_side(frames: &[&Frame]) -> Frame {
     out
 }
 
+/// The smallest rectangle `(x0, y0, x1, y1)` (inclusive) outside which `b` equals `a`, if they differ.
+fn changed(a: &Frame, b: &Frame) -> Option<(u32, u32, u32, u32)> {
+    let w = a.width as usize;
+    let mut rect: Option<(u32, u32, u32, u32)> = None;
+    for (i, (pa, pb)) in a.rgb.chunks_exact(3).zip(b.rgb.chunks_exact(3)).enumerate() {
+        if pa != pb {
+            let (x, y) = ((i % w) as u32, (i / w) as u32);
+            rect = Some(match rect {
+                None => (x, y, x, y),
+                Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+            });
+        }
+    }
+    rect
+}
+
 /// Writes `frames` (all the size of the first) as an animated GIF at [`GIF_FPS`] that loops,
 /// each frame quantized to its own 256-colour palette.
 pub fn write_gif(path: &Path, frames: &[Frame]) -> Result<()> {
@@ -113,6 +129,7 @@ pub fn write_gif(path: &Path, frames: &[Frame]) -> Result<()> {
     {
         let mut encoder = gif::Encoder::new(&mut bytes, gw, gh, &[]).map_err(gif_err)?;
         encoder.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+        let mut previous: Option<&Frame> = None;
         for f in frames {
             if (f.width, f.height) != (w, h) {
                 return Err(RunError::Plot(format!(
@@ -122,9 +139,29 @@ pub fn write_gif(path: &Path, frames: &[Frame]) -> Result<()> {
                     f.height
                 )));
             }
-            let mut frame = gif::Frame::from_rgb_speed(gw, gh, &f.rgb, 30);
+            // Only the rectangle that changed since the previous frame is stored (the rest is
+            // kept): a fixed background costs nothing after the first frame.
+            let (x0, y0, x1, y1) = match previous {
+                Some(p) => changed(p, f).unwrap_or((0, 0, 0, 0)),
+                None => (0, 0, w - 1, h - 1),
+            };
+            let rect: Vec<u8> = (y0..=y1)
+                .flat_map(|y| {
+                    let row = (y * w) as usize * 3;
+                    f.rgb[row + x0 as usize * 3..row + (x1 as usize + 1) * 3]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            // The rectangle fits in the frame, whose sides fit in u16 (checked above).
+            let side = |a: u32, b: u32| (b - a + 1) as u16;
+            let mut frame = gif::Frame::from_rgb_speed(side(x0, x1), side(y0, y1), &rect, 30);
+            frame.left = x0 as u16;
+            frame.top = y0 as u16;
+            frame.dispose = gif::DisposalMethod::Keep;
             frame.delay = 100 / GIF_FPS;
             encoder.write_frame(&frame).map_err(gif_err)?;
+            previous = Some(f);
         }
     }
     rl_math::persist::write_atomically(path, &bytes).map_err(|e| RunError::Plot(e.to_string()))
