@@ -1,7 +1,11 @@
 //! Checkpoint loaders given damaged files: a valid checkpoint of each algorithm is written once;
 //! each input then replaces one of its files (chosen by the first byte) with the remaining bytes,
-//! or with a valid file mutated at a few positions, and loading (and acting, if it loads) must
-//! return an error or succeed, never panic. Also the replay memories' and tensor files' loaders on raw bytes.
+//! with a valid file mutated at a few positions, or (JSON files) with the valid JSON whose values
+//! at input-chosen places become hostile ones (0, −5, 2^63, 1e308, [], {}, "x", null, ...), and
+//! loading (and acting, if it loads) must return an error or succeed, never panic. Half the inputs
+//! re-sign the manifest after the damage, as a forger would, so the values reach the loaders
+//! through a valid checksum; the others leave the checkpoint unsigned. Also the replay memories'
+//! and tensor files' loaders on raw bytes.
 #![no_main]
 
 use std::path::{Path, PathBuf};
@@ -74,9 +78,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(original) = std::fs::read(file) else {
         return;
     };
-    // Odd selectors: mutate the valid file at positions/values taken from the input; even: use
-    // the input as the file.
-    let damaged = if selector % 2 == 1 && !original.is_empty() {
+    // Selector bit 6 with a JSON file: hostile values put into the valid JSON. Odd selectors:
+    // mutate the valid file at positions/values taken from the input; even: use the input as the
+    // file.
+    let is_json = file.extension().is_some_and(|e| e == "json");
+    let damaged = if selector & 0x40 != 0 && is_json {
+        hostile_json(&original, rest)
+    } else if selector % 2 == 1 && !original.is_empty() {
         let mut bytes = original.clone();
         for pair in rest.chunks(3) {
             if let [a, b, v] = pair {
@@ -90,7 +98,11 @@ fuzz_target!(|data: &[u8]| {
     } else {
         rest.to_vec()
     };
+    let ckpt = file.parent().expect("checkpoint folder").to_path_buf();
     if std::fs::write(file, &damaged).is_ok() {
+        if selector & 0x80 != 0 {
+            let _ = rl_nn::checkpoint::sign(&ckpt);
+        }
         if let Ok((_, mut algo)) = rl_runner::load_run(run_dir, &Device::Cpu) {
             // A checkpoint that loads must also act.
             let obs = vec![0.0f32; if run_dir.ends_with("sac") { 3 } else { 4 }];
@@ -98,4 +110,47 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = std::fs::write(file, &original);
+    let _ = std::fs::remove_file(ckpt.join(rl_nn::checkpoint::MANIFEST));
 });
+
+/// The JSON `original` with values replaced: each input pair picks a value (in document order)
+/// and a replacement from a list of hostile ones.
+fn hostile_json(original: &[u8], input: &[u8]) -> Vec<u8> {
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(original) else {
+        return original.to_vec();
+    };
+    let hostile = [
+        serde_json::json!(0),
+        serde_json::json!(-5.0),
+        serde_json::json!(-1),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(9_223_372_036_854_775_807_i64),
+        serde_json::json!(1e308),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!("x"),
+        serde_json::Value::Null,
+        serde_json::json!(true),
+        serde_json::json!([1e308, -1e308]),
+    ];
+    for pair in input.chunks(2) {
+        if let [at, what] = pair {
+            let mut n = 0usize;
+            replace_nth(&mut json, usize::from(*at), &mut n, &hostile[usize::from(*what) % hostile.len()]);
+        }
+    }
+    serde_json::to_vec(&json).unwrap_or_else(|_| original.to_vec())
+}
+
+fn replace_nth(v: &mut serde_json::Value, target: usize, n: &mut usize, with: &serde_json::Value) -> bool {
+    if *n == target {
+        *v = with.clone();
+        return true;
+    }
+    *n += 1;
+    match v {
+        serde_json::Value::Array(items) => items.iter_mut().any(|x| replace_nth(x, target, n, with)),
+        serde_json::Value::Object(map) => map.values_mut().any(|x| replace_nth(x, target, n, with)),
+        _ => false,
+    }
+}

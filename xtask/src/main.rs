@@ -90,7 +90,7 @@ fn main() -> anyhow::Result<()> {
         return mujoco::reexec();
     }
     match command {
-        Command::Train(args) => train::train_cmd(args, rl_runner::stop_on_ctrl_c()?),
+        Command::Train(args) => train::train_cmd(args, rl_runner::stop_on_signals()?),
         Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
         Command::Regress(args) => regress::run(&args),

@@ -244,10 +244,29 @@ pub(crate) fn reexec() -> Result<()> {
 }
 
 /// Runs `cmd` in the foreground and exits with its status. Ctrl-C reaches the child (same
-/// process group), which checkpoints and exits; this process only waits for it.
+/// process group), which checkpoints and exits; this process only waits for it (a SIGTERM or
+/// SIGHUP sent to it alone is passed on).
 fn exit_like(cmd: &mut Command) -> Result<()> {
-    let _ = ctrlc::set_handler(|| {});
-    let status = cmd.status().context("starting cargo")?;
+    use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register_usize(signal, received.clone(), signal as usize)?;
+    }
+    let mut child = cmd.spawn().context("starting cargo")?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        let signal = received.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if signal == SIGTERM as usize || signal == SIGHUP as usize {
+            // Passed on to the child (Ctrl-C reaches it through the terminal already).
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     std::process::exit(status.code().unwrap_or(130));
 }
 

@@ -133,7 +133,9 @@ pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
             s.algo,
             s.run_dir
         );
-        std::process::exit(130);
+        // 128 + the signal, as a shell reports a process it stopped: 130 for Ctrl-C, 143 for
+        // SIGTERM, 129 for SIGHUP.
+        std::process::exit(128 + rl_runner::stop_signal().unwrap_or(2));
     }
     if args.gif {
         println!("episode GIF: {}/{}", s.run_dir, rl_runner::EPISODE_GIF);

@@ -57,7 +57,7 @@ fn start(algo: &str, dir: &Path, extra: &[&str]) -> Child {
         .arg(dir)
         .args(["--set", "run.eval_freq=0", "--set", "run.eval_episodes=1"])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("starting cargo xtask train")
@@ -137,13 +137,17 @@ fn kill_9_at_random_moments_never_loses_the_last_checkpoint() {
     );
 }
 
+/// Ctrl-C (SIGINT), SIGTERM (`docker stop`, Slurm, `timeout`) and SIGHUP (a closed terminal)
+/// each stop a run at the next step with a final checkpoint, the `--resume` command and the exit
+/// status a shell gives for the signal; one signal per learner covers all three of each.
 #[test]
-fn ctrl_c_stops_at_the_next_step_with_a_final_checkpoint() {
+fn stop_signals_stop_at_the_next_step_with_a_final_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    for (algo, _) in RUNS {
+    let signals = [("INT", 130), ("TERM", 143), ("HUP", 129)];
+    for ((algo, _), (signal, code)) in RUNS.into_iter().zip(signals) {
         let dir = tmp.path().join(algo);
         // No periodic checkpoints: the one that exists after Ctrl-C is the final one.
-        let mut child = start(algo, &dir, &["--set", "run.checkpoint_freq=0"]);
+        let child = start(algo, &dir, &["--set", "run.checkpoint_freq=0"]);
         // Wait until training has started (the run folder's config is written first).
         let t0 = Instant::now();
         while !dir.join("metrics").exists() && t0.elapsed() < Duration::from_secs(20) {
@@ -151,12 +155,21 @@ fn ctrl_c_stops_at_the_next_step_with_a_final_checkpoint() {
         }
         std::thread::sleep(Duration::from_millis(700));
         let status = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(130), "{algo}: exit status after Ctrl-C");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{algo}: exit status after SIG{signal}"
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("--resume"),
+            "{algo}: no --resume hint after SIG{signal}: {said}"
+        );
         let step = latest_step(&dir).unwrap_or_else(|| panic!("{algo}: no final checkpoint"));
         assert!(step > 0);
         assert!(

@@ -96,6 +96,17 @@ impl A2c {
         seed: u64,
     ) -> Result<Self> {
         config.validate()?;
+        // The networks (and ACER's average network) on a rollout of n_envs × n_steps rows.
+        rl_math::memory::check_fits(
+            &format!(
+                "n_envs {} × n_steps {} with net_arch {:?}",
+                config.n_envs, config.n_steps, config.net_arch
+            ),
+            config.n_envs.checked_mul(config.n_steps).and_then(|rows| {
+                rl_nn::training_memory(rows, obs_dim, &config.net_arch, 2 * action.size() + 1, 2)
+            }),
+        )
+        .map_err(A2cError::Config)?;
         // The policy's outputs: one logit per discrete action, or the Gaussian's mean.
         let out = action.size();
         if obs_dim == 0 || out == 0 {
@@ -427,6 +438,17 @@ impl A2c {
                 self.obs_dim,
                 self.action,
                 self.config.net_arch
+            )));
+        }
+        saved
+            .config
+            .validate()
+            .map_err(|e| A2cError::Checkpoint(format!("its configuration: {e}")))?;
+        if let Some((key, was, now)) =
+            rl_nn::checkpoint::first_difference(&saved.config, &self.config)
+        {
+            return Err(A2cError::Checkpoint(format!(
+                "its {key} is {was}, this agent's {now}: a checkpoint resumes with the configuration it was trained with"
             )));
         }
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;

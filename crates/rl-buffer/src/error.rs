@@ -53,6 +53,9 @@ pub enum BufferError {
         /// Items stored.
         stored: usize,
     },
+    /// A buffer that would not fit in this machine's memory.
+    #[error("{0}")]
+    Memory(String),
     /// An operation out of order (computing returns of an unfilled rollout, pushing into a full one).
     #[error("{0}")]
     Order(String),

@@ -101,6 +101,12 @@ impl ReplayBuffer {
             return Err(BufferError::ZeroSize("observation dimension"));
         }
         action.check_valid()?;
+        let row = 2 * obs_dim as u64 + action.width() as u64 + 3;
+        rl_math::memory::check_fits(
+            &format!("a replay buffer of {capacity} transitions (buffer_size)"),
+            rl_math::memory::product(&[capacity as u64, row, 4]),
+        )
+        .map_err(BufferError::Memory)?;
         // Reserve the full size once (the OS backs the pages only as they fill), so filling never
         // reallocates and the footprint stays at the figure above.
         Ok(Self {

@@ -98,6 +98,12 @@ impl SegmentReplay {
                 "segment replay capacity (in whole segments)",
             ));
         }
+        let row = 2 * obs_dim as u64 + action.width() as u64 + dist_dim as u64 + 4;
+        rl_math::memory::check_fits(
+            &format!("a segment replay of {capacity_steps} steps (buffer_size)"),
+            rl_math::memory::product(&[capacity_steps as u64, row, 4]),
+        )
+        .map_err(BufferError::Memory)?;
         Ok(Self {
             max_segments,
             seg_len,

@@ -46,6 +46,7 @@ pub mod clip;
 pub mod distributions;
 mod error;
 mod fused;
+pub mod memory;
 pub mod optim;
 pub mod persist;
 pub mod polyak;

@@ -45,6 +45,59 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io)
 }
 
+/// The most bytes a data file (tensors, a replay buffer) may have: 64 GiB, beyond any buffer this
+/// workspace writes on a machine that could load it.
+pub const DATA_FILE_LIMIT: u64 = 64 << 30;
+
+/// Reads the whole of `path`, which must be a regular file (not a symbolic link, FIFO, device or
+/// socket: those are refused at once, so a file replaced by `/dev/zero`, a pipe or a link out of
+/// its folder cannot hang, exhaust memory or redirect the read) of at most `limit` bytes.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("rl-math-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("small.txt");
+/// std::fs::write(&path, "hello")?;
+/// assert_eq!(rl_math::persist::read_bounded(&path, 16)?, b"hello");
+/// assert!(rl_math::persist::read_bounded(&path, 4).unwrap_err().to_string().contains("more than"));
+/// assert!(rl_math::persist::read_bounded(std::path::Path::new("/dev/zero"), 16).is_err());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let fail = |source: std::io::Error| MathError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let refuse = |what: String| fail(std::io::Error::new(std::io::ErrorKind::InvalidData, what));
+    let meta = std::fs::symlink_metadata(path).map_err(fail)?;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Err(refuse("is a symbolic link, which is refused".into()));
+    }
+    if !kind.is_file() {
+        return Err(refuse(
+            "is not a regular file (a directory, FIFO, device or socket), which is refused".into(),
+        ));
+    }
+    if meta.len() > limit {
+        return Err(refuse(format!(
+            "is {} bytes, more than the {limit} such a file may have",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let file = std::fs::File::open(path).map_err(fail)?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(fail)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(format!(
+            "grew past the {limit} bytes such a file may have while it was read"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// A named column to save: raw little-endian bytes with their dtype and shape.
 pub struct Column {
     name: String,
@@ -105,12 +158,10 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Reads `path` (the whole file, checked lazily).
+    /// Reads `path` (the whole file, checked lazily): a regular file of at most
+    /// [`DATA_FILE_LIMIT`] bytes (see [`read_bounded`]).
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| MathError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = read_bounded(path, DATA_FILE_LIMIT)?;
         Ok(Self {
             path: path.display().to_string(),
             bytes,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use rl_math::persist::write_atomically;
+use rl_math::persist::{DATA_FILE_LIMIT, read_bounded, write_atomically};
 
 use crate::{NnError, Result};
 
@@ -45,6 +45,7 @@ impl CheckpointDir {
             path: path.display().to_string(),
             reason: e.to_string(),
         };
+        refuse_link(&self.root)?;
         std::fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
         let tmp = self
             .root
@@ -69,26 +70,38 @@ impl CheckpointDir {
         Ok(dest)
     }
 
-    /// The folder `LATEST` names, if any checkpoint was written.
+    /// The folder `LATEST` names, if any checkpoint was written. `LATEST` must be a small
+    /// regular file naming a folder of `root` (not a link, not a path); errors never repeat what
+    /// it holds.
     pub fn latest(&self) -> Result<Option<PathBuf>> {
+        refuse_link(&self.root)?;
         let pointer = self.root.join("LATEST");
-        let name = match std::fs::read_to_string(&pointer) {
-            Ok(s) => s.trim().to_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match read_bounded(&pointer, 256) {
+            Ok(b) => b,
+            Err(rl_math::MathError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(None);
+            }
             Err(e) => {
                 return Err(NnError::Checkpoint {
                     path: pointer.display().to_string(),
-                    reason: e.to_string(),
+                    reason: io_reason(e),
                 });
             }
         };
-        let dir = self.root.join(&name);
-        if name.is_empty() || name.contains('/') {
+        let name = String::from_utf8(bytes)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        if !is_checkpoint_name(&name) {
             return Err(NnError::Checkpoint {
                 path: pointer.display().to_string(),
-                reason: format!("points at {name:?}, which is not a checkpoint folder"),
+                reason: "does not name a checkpoint folder (it should hold a name such as step-000000001000)"
+                    .into(),
             });
         }
+        let dir = self.root.join(&name);
+        refuse_link(&dir)?;
         if !dir.is_dir() {
             // Only a save of the same name interrupted between removing the old folder and
             // renaming the new one leaves this; every folder not named `.tmp-*` is complete, so
@@ -111,9 +124,9 @@ impl CheckpointDir {
         let mut names: Vec<String> = std::fs::read_dir(&self.root)
             .ok()?
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with(".tmp-"))
+            .filter(|n| is_checkpoint_name(n))
             .collect();
         names.sort();
         names.pop().map(|n| self.root.join(n))
@@ -125,9 +138,10 @@ impl CheckpointDir {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return;
         };
+        // `file_type` does not follow links: a linked folder is neither pruned nor followed.
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
@@ -167,6 +181,14 @@ pub fn expect_file(dir: &Path, file: &str, algo: &str) -> Result<()> {
 /// The file in every checkpoint folder listing its other files with their CRC-32C checksums.
 pub const MANIFEST: &str = "MANIFEST.json";
 
+/// (Re)writes the `MANIFEST.json` of the checkpoint folder `dir` from the files it holds now, as
+/// [`CheckpointDir::save`] does: for tools that produce checkpoints, and for tests and fuzzers
+/// that forge them (a re-signed checkpoint must still be validated by the loaders).
+pub fn sign(dir: &Path) -> Result<()> {
+    refuse_link(dir)?;
+    write_manifest(dir)
+}
+
 fn write_manifest(dir: &Path) -> Result<()> {
     let mut files = serde_json::Map::new();
     for (name, bytes) in checkpoint_files(dir)? {
@@ -188,10 +210,19 @@ fn checkpoint_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == MANIFEST || !entry.path().is_file() {
+        if name == MANIFEST {
             continue;
         }
-        out.push((name, std::fs::read(entry.path()).map_err(io)?));
+        let kind = entry.file_type().map_err(io)?;
+        if kind.is_dir() {
+            continue;
+        }
+        let bytes =
+            read_bounded(&entry.path(), DATA_FILE_LIMIT).map_err(|e| NnError::Checkpoint {
+                path: entry.path().display().to_string(),
+                reason: io_reason(e),
+            })?;
+        out.push((name, bytes));
     }
     out.sort();
     Ok(out)
@@ -202,6 +233,7 @@ fn checkpoint_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
 /// it, before anything is loaded into a network. Folders written before manifests existed (no
 /// `MANIFEST.json`) pass.
 pub fn verify(dir: &Path) -> Result<()> {
+    refuse_link(dir)?;
     let manifest = dir.join(MANIFEST);
     if !manifest.exists() {
         return Ok(());
@@ -252,9 +284,9 @@ pub fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
 /// Reads every tensor of a safetensors file onto `device`. A truncated or corrupt file is an
 /// error naming it.
 pub fn read_tensors(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::Checkpoint {
+    let bytes = read_bounded(path, DATA_FILE_LIMIT).map_err(|e| NnError::Checkpoint {
         path: path.display().to_string(),
-        reason: e.to_string(),
+        reason: io_reason(e),
     })?;
     candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| NnError::Checkpoint {
         path: path.display().to_string(),
@@ -271,12 +303,74 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     Ok(write_atomically(path, format!("{text}\n").as_bytes())?)
 }
 
-/// Reads a JSON file.
+/// The most bytes a JSON file of a checkpoint may have (state, counters, an env snapshot).
+pub const JSON_FILE_LIMIT: u64 = 64 << 20;
+
+/// Reads a JSON file: a regular file of at most [`JSON_FILE_LIMIT`] bytes.
 pub fn read_json(path: &Path) -> Result<serde_json::Value> {
     let err = |reason: String| NnError::Checkpoint {
         path: path.display().to_string(),
         reason,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| err(format!("not valid JSON ({e})")))
+    let bytes = read_bounded(path, JSON_FILE_LIMIT).map_err(|e| err(io_reason(e)))?;
+    serde_json::from_slice(&bytes).map_err(|e| err(format!("not valid JSON ({e})")))
+}
+
+/// The reason of a read error without its path (the caller's error names the file).
+fn io_reason(e: rl_math::MathError) -> String {
+    match e {
+        rl_math::MathError::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Refuses `path` if it is a symbolic link (a run's checkpoint folders and files must not lead
+/// out of it: a link could load another run's weights, or make pruning delete its checkpoints).
+fn refuse_link(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(NnError::Checkpoint {
+            path: path.display().to_string(),
+            reason:
+                "is a symbolic link, which is refused: checkpoints must be inside the run folder"
+                    .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `name` can be a checkpoint folder's name: letters, digits, `-`, `_` and `.`, not
+/// starting with a dot, at most 64 characters.
+fn is_checkpoint_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The first setting whose value differs between a checkpoint's configuration and the one an
+/// agent was built with, as `(key, saved, current)` with the values as JSON text: a resumed run
+/// keeps the configuration it was trained with, so any difference is an error naming the key.
+pub fn first_difference<T: serde::Serialize>(
+    saved: &T,
+    current: &T,
+) -> Option<(String, String, String)> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(saved), serde_json::to_value(current))
+    else {
+        return Some(("(configuration)".into(), "?".into(), "?".into()));
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().find_map(|k| {
+        let (x, y) = (a.get(k), b.get(k));
+        (x != y).then(|| {
+            let show = |v: Option<&serde_json::Value>| {
+                v.map_or("(absent)".to_owned(), ToString::to_string)
+            };
+            (k.clone(), show(x), show(y))
+        })
+    })
 }

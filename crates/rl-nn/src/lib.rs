@@ -33,6 +33,6 @@ mod params;
 mod workers;
 
 pub use error::{NnError, Result};
-pub use mlp::{Activation, Dense, Init, Mlp, MlpGrads, Trace, linear};
+pub use mlp::{Activation, Dense, Init, Mlp, MlpGrads, Trace, linear, training_memory};
 pub use params::ParamStore;
 pub use workers::Workers;

@@ -338,3 +338,29 @@ impl Mlp {
         Ok(h)
     }
 }
+
+/// A rough upper bound, in bytes, of what training `copies` MLPs of `in_dim` inputs and hidden
+/// widths `arch` (plus `out_dim` outputs) on batches of `rows` takes: activations, their
+/// gradients and temporaries (three floats per unit and row), and parameters with their gradients
+/// and two optimizer moments (four floats each). `None` if it overflows. Learners check it with
+/// `rl_math::memory::check_fits` before building anything.
+pub fn training_memory(
+    rows: usize,
+    in_dim: usize,
+    arch: &[usize],
+    out_dim: usize,
+    copies: usize,
+) -> Option<u64> {
+    let widths: Vec<u64> = std::iter::once(in_dim)
+        .chain(arch.iter().copied())
+        .chain(std::iter::once(out_dim))
+        .map(|w| w as u64)
+        .collect();
+    let units = widths.iter().try_fold(0u64, |a, &w| a.checked_add(w))?;
+    let params = widths.windows(2).try_fold(0u64, |a, w| {
+        a.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
+    })?;
+    let activations = rl_math::memory::product(&[rows as u64, units, 3, 4])?;
+    let weights = rl_math::memory::product(&[params, 4, 4])?;
+    activations.checked_add(weights)?.checked_mul(copies as u64)
+}

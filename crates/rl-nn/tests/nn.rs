@@ -141,7 +141,15 @@ fn corrupt_tensor_files_are_named_errors() {
     assert!(err.to_string().contains("missing"), "{err}");
     std::fs::write(dir.path().join("LATEST"), "../elsewhere\n").unwrap();
     let err = CheckpointDir::new(dir.path()).latest().unwrap_err();
-    assert!(err.to_string().contains("not a checkpoint folder"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not name a checkpoint folder"),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("elsewhere"),
+        "the error repeats LATEST: {err}"
+    );
     // A pointer to a folder removed by an interrupted re-save falls back to the newest complete
     // checkpoint.
     for name in ["step-1", "step-2", ".tmp-step-3-1"] {

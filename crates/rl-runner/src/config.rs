@@ -48,6 +48,33 @@ impl Default for RunConfig {
     }
 }
 
+/// The most evaluation episodes a run or `eval` may ask for.
+pub const MAX_EVAL_EPISODES: usize = 100_000;
+
+impl RunConfig {
+    /// Checks every value is usable, naming the first that is not (on every path a
+    /// configuration enters: a new run, `--resume`, `eval`).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(RunError::Config(format!("[run] {what}")));
+        if !(1..=MAX_EVAL_EPISODES).contains(&self.eval_episodes) {
+            return bad(format!(
+                "eval_episodes must be in 1..={MAX_EVAL_EPISODES}, got {}",
+                self.eval_episodes
+            ));
+        }
+        if self.keep_checkpoints == 0 {
+            return bad("keep_checkpoints must be at least 1".into());
+        }
+        if self.env.is_empty() || self.env.len() > 200 {
+            return bad(format!(
+                "env must be an id of 1 to 200 characters, got {:?}",
+                self.env
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The keys of [`RunConfig`] (a bare `--set key=value` with one of these goes to `[run]`).
 pub const RUN_KEYS: &[&str] = &[
     "algo",

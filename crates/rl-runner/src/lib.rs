@@ -41,4 +41,4 @@ pub use runner::{
     EPISODE_GIF, Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, load_run,
     parse_device, resolve, train,
 };
-pub use signals::stop_on_ctrl_c;
+pub use signals::{stop_on_signals, stop_signal};

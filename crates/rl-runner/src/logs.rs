@@ -14,6 +14,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::io_err;
+use crate::runner::{METRICS_LIMIT, confined, read_text};
 use crate::tensorboard::EventWriter;
 use crate::{Result, RunError};
 
@@ -38,15 +39,16 @@ impl Logs {
     /// Opens the logs of run folder `run` for appending. After a resume, rows past `keep_until`
     /// (written after the checkpoint being resumed from) are dropped first.
     pub(crate) fn open(run: &Path, keep_until: Option<u64>) -> Result<Self> {
-        let dir = run.join("metrics");
+        let dir = confined(run, "metrics")?;
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        if let Some(step) = keep_until {
-            for name in ["train.csv", "episodes.csv", "eval.csv"] {
-                truncate_after(&dir.join(name), step)?;
+        for name in ["train.csv", "episodes.csv", "eval.csv"] {
+            let path = confined(run, &format!("metrics/{name}"))?;
+            if let Some(step) = keep_until {
+                truncate_after(&path, step)?;
             }
         }
         let train_path = dir.join("train.csv");
-        let (train, train_columns) = match std::fs::read_to_string(&train_path) {
+        let (train, train_columns) = match read_text(&train_path, METRICS_LIMIT) {
             Ok(text) if !text.is_empty() => {
                 let header = text.lines().next().unwrap_or_default().to_owned();
                 let columns = header
@@ -60,7 +62,7 @@ impl Logs {
         };
         let episodes = append_with_header(&dir.join("episodes.csv"), EPISODES_HEADER)?;
         let eval = append_with_header(&dir.join("eval.csv"), EVAL_HEADER)?;
-        let tb_dir = run.join("tb");
+        let tb_dir = confined(run, "tb")?;
         let tb = EventWriter::create(&tb_dir).map_err(io_err(&tb_dir))?;
         Ok(Self {
             dir,
@@ -227,12 +229,13 @@ fn append_with_header(path: &Path, header: &str) -> Result<BufWriter<File>> {
 
 /// Drops the data rows of a CSV file whose first column (the step) is past `step`.
 fn truncate_after(path: &Path, step: u64) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    if !path.exists() {
         return Ok(());
-    };
+    }
+    let text = read_text(path, METRICS_LIMIT)?;
     let mut lines = text.lines();
     let mut kept: Vec<&str> = lines.next().into_iter().collect();
-    for line in lines {
+    for (row, line) in lines.enumerate() {
         let s = line.split(',').next().and_then(|s| s.parse::<u64>().ok());
         match s {
             Some(s) if s <= step => kept.push(line),
@@ -240,7 +243,7 @@ fn truncate_after(path: &Path, step: u64) -> Result<()> {
             None => {
                 return Err(RunError::RunDir {
                     path: path.display().to_string(),
-                    reason: format!("unreadable row {line:?}"),
+                    reason: format!("row {} does not start with a step number", row + 1),
                 });
             }
         }

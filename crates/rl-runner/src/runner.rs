@@ -104,6 +104,9 @@ struct RunState {
     updates: u64,
     wall_seconds: f64,
     exact_resume: bool,
+    /// The `[run]` table the checkpoint was written under (absent in older checkpoints).
+    #[serde(default)]
+    run: Option<RunConfig>,
 }
 
 const FORMAT: &str = "rl-checkpoint/1";
@@ -119,10 +122,7 @@ pub fn eval_seed(seed: u64, i: usize) -> u64 {
 pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
     let algo = options.algo.as_str();
     let mut file = match &options.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-            ConfigFile::parse(&text)?
-        }
+        Some(path) => ConfigFile::parse(&read_text(path, CONFIG_LIMIT)?)?,
         None => match &options.preset {
             Some(name) => match algorithm::preset(algo, name)? {
                 Some(text) => ConfigFile::parse(text)?,
@@ -170,9 +170,7 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
         run.seed = seed;
     }
     run.save_buffer |= options.save_buffer;
-    if run.eval_episodes == 0 {
-        return Err(RunError::Config("eval_episodes must be at least 1".into()));
-    }
+    run.validate()?;
     Ok((run, file))
 }
 
@@ -183,19 +181,27 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
 /// its contract fails here with `check_env`'s message, and a new run that fails before its first
 /// step leaves no run folder behind.
 pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
-    let (run, run_dir, mut algo, resumed_from) = match &options.resume {
+    // The lock is held until training (and the GIF) is done: one writer per run folder.
+    let (run, run_dir, mut algo, resumed_from, _lock) = match &options.resume {
         Some(dir) => {
-            if options.config.is_some()
-                || !options.sets.is_empty()
-                || options.env.is_some()
-                || options.seed.is_some()
-            {
-                return Err(RunError::Config(
-                    "a resumed run keeps its configuration: only --steps may change".into(),
-                ));
+            let changed = [
+                ("--config", options.config.is_some()),
+                ("--set", !options.sets.is_empty()),
+                ("--env", options.env.is_some()),
+                ("--seed", options.seed.is_some()),
+                ("--preset", options.preset.is_some()),
+                ("--out", options.out.is_some()),
+                ("--save-buffer", options.save_buffer),
+            ];
+            if let Some((flag, _)) = changed.iter().find(|(_, given)| *given) {
+                return Err(RunError::Config(format!(
+                    "{flag} cannot be used with --resume: a resumed run keeps its folder and configuration; only --steps may change"
+                )));
             }
             let file = ConfigFile::parse(&read_run_config(dir)?)?;
+            let lock = RunLock::acquire(dir)?;
             let mut run = file.run()?;
+            run.validate()?;
             if run.algo != options.algo {
                 return Err(RunError::Config(format!(
                     "{} was trained with {}, not {}: resume it with cargo xtask train {} --resume {}",
@@ -217,6 +223,9 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                 reason: "no checkpoint to resume from".into(),
             })?;
             let state = read_run_state(&latest, &run)?;
+            if let Some(saved) = &state.run {
+                check_same_run(saved, &run, &latest)?;
+            }
             let lost = load_checkpoint(algo.as_mut(), &latest)?;
             if algo.num_timesteps() != state.step {
                 return Err(RunError::RunDir {
@@ -231,7 +240,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                     lost.join("; ")
                 );
             }
-            (run, dir.clone(), algo, Some(state))
+            (run, dir.clone(), algo, Some(state), lock)
         }
         None => {
             let (run, file) = resolve(options)?;
@@ -240,8 +249,8 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             check_env_of(&run, options.gif)?;
             let algo = algorithm::build(&run, &file, device)?;
             let resolved = ConfigFile::resolved(&run, algo.name(), algo.config_table()?)?;
-            create_run_dir(&dir, &resolved.to_text()?)?;
-            (run, dir, algo, None)
+            let lock = create_run_dir(&dir, &resolved.to_text()?)?;
+            (run, dir, algo, None, lock)
         }
     };
     let summary = run_loop(
@@ -315,6 +324,14 @@ fn run_loop(
     let mut interrupted = false;
     while algo.num_timesteps() < run.n_timesteps {
         if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            report(
+                &bar,
+                &format!(
+                    "{}: stopping at step {}, writing a checkpoint (send it again to quit at once)",
+                    crate::signals::signal_name(crate::signals::stop_signal()),
+                    algo.num_timesteps()
+                ),
+            );
             interrupted = true;
             break;
         }
@@ -454,7 +471,7 @@ fn run_loop(
 /// (the run's evaluation seeds), returning each episode's return.
 pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<f64>> {
     let (run, mut algo) = load_run(dir, device)?;
-    evaluate_algorithm(algo.as_mut(), run.seed, episodes.max(1))
+    evaluate_algorithm(algo.as_mut(), run.seed, episodes)
 }
 
 /// The run in `dir` rebuilt from its `config.toml` and loaded from its latest checkpoint (checksums
@@ -462,6 +479,7 @@ pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<
 pub fn load_run(dir: &Path, device: &Device) -> Result<(RunConfig, Box<dyn Algorithm>)> {
     let file = ConfigFile::parse(&read_run_config(dir)?)?;
     let run = file.run()?;
+    run.validate()?;
     let mut algo = algorithm::build(&run, &file, device)?;
     let latest = CheckpointDir::new(dir.join("checkpoints"))
         .latest()?
@@ -481,6 +499,12 @@ pub fn evaluate_algorithm(
     seed: u64,
     episodes: usize,
 ) -> Result<Vec<f64>> {
+    if !(1..=crate::config::MAX_EVAL_EPISODES).contains(&episodes) {
+        return Err(RunError::Config(format!(
+            "episodes must be in 1..={}, got {episodes}",
+            crate::config::MAX_EVAL_EPISODES
+        )));
+    }
     let mut env = algo.eval_env()?;
     (0..episodes)
         .map(|i| run_episode(algo, env.as_mut(), eval_seed(seed, i), |_, _| Ok(())))
@@ -542,6 +566,7 @@ fn checkpoint(
         updates,
         wall_seconds,
         exact_resume: run.save_buffer,
+        run: Some(run.clone()),
     };
     let json = serde_json::to_value(&state).map_err(|e| RunError::Config(e.to_string()))?;
     let mut failure = None;
@@ -562,16 +587,15 @@ fn checkpoint(
 
 /// The `config.toml` of the run folder `dir`, or an error saying the folder is no run folder.
 pub(crate) fn read_run_config(dir: &Path) -> Result<String> {
-    let path = dir.join("config.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(RunError::RunDir {
+    let path = confined(dir, "config.toml")?;
+    if !path.exists() {
+        return Err(RunError::RunDir {
             path: dir.display().to_string(),
             reason: "not a run folder (it has no config.toml); runs are made by cargo xtask train"
                 .into(),
-        }),
-        Err(e) => Err(io_err(&path)(e)),
+        });
     }
+    read_text(&path, CONFIG_LIMIT)
 }
 
 /// Verifies the checksums of the checkpoint folder `dir`, then loads it into `algo`; any error
@@ -590,6 +614,25 @@ fn load_checkpoint(algo: &mut dyn Algorithm, dir: &Path) -> Result<Vec<String>> 
     };
     rl_nn::checkpoint::verify(dir).map_err(|e| wrap(e.into()))?;
     algo.load(dir).map_err(wrap)
+}
+
+/// A resumed run may change its `[run]` table's budget (`n_timesteps`, through `--steps`) and
+/// nothing else: any other difference from the checkpoint's table (an edit of `config.toml`) is
+/// an error naming the key. (The algorithm's table is checked the same way by its `load`.)
+fn check_same_run(saved: &RunConfig, run: &RunConfig, checkpoint: &Path) -> Result<()> {
+    let budget_aside = |r: &RunConfig| RunConfig {
+        n_timesteps: 0,
+        ..r.clone()
+    };
+    match rl_nn::checkpoint::first_difference(&budget_aside(saved), &budget_aside(run)) {
+        Some((key, was, now)) => Err(RunError::RunDir {
+            path: checkpoint.display().to_string(),
+            reason: format!(
+                "was written with run.{key} = {was}, and config.toml now says {now}: a resumed run keeps its configuration; only n_timesteps (--steps) may change"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn read_run_state(dir: &Path, run: &RunConfig) -> Result<RunState> {
@@ -646,23 +689,130 @@ fn check_new_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates the run folder with its `config.toml`; if that fails, removes what it created.
-fn create_run_dir(dir: &Path, config: &str) -> Result<()> {
+/// Creates the run folder, takes its lock and writes its `config.toml`; if that fails, removes
+/// what it created (never a folder that existed before, nor one another process holds).
+fn create_run_dir(dir: &Path, config: &str) -> Result<RunLock> {
     let existed = dir.exists();
-    let path = dir.join("config.toml");
-    let made = std::fs::create_dir_all(dir)
-        .map_err(io_err(dir))
-        .and_then(|()| std::fs::write(&path, config).map_err(io_err(&path)));
-    if made.is_err() && !existed {
-        let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let lock = RunLock::acquire(dir)?;
+    let made = (|| {
+        // Another process may have filled the folder between the check and the lock.
+        check_new_dir_but_lock(dir)?;
+        let path = confined(dir, "config.toml")?;
+        std::fs::write(&path, config).map_err(io_err(&path))
+    })();
+    match made {
+        Ok(()) => Ok(lock),
+        Err(e) => {
+            drop(lock);
+            if !existed {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Err(e)
+        }
     }
-    made
+}
+
+/// The new run's folder holds nothing but its lock.
+fn check_new_dir_but_lock(dir: &Path) -> Result<()> {
+    let others = std::fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name() != LOCK_FILE);
+    if others {
+        return Err(RunError::RunDir {
+            path: dir.display().to_string(),
+            reason: "already exists and is not empty: choose another --out, or --resume it".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The lock file of a run folder.
+const LOCK_FILE: &str = ".lock";
+
+/// An exclusive advisory lock on a run folder's `.lock` (holding the owner's pid), released when
+/// dropped or when the process dies (a `kill -9` leaves no stale lock).
+#[derive(Debug)]
+pub(crate) struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    pub(crate) fn acquire(dir: &Path) -> Result<Self> {
+        use std::io::Write;
+        let path = confined(dir, LOCK_FILE)?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => {
+                // The holder's pid, for the message another process gets.
+                let _ = file.set_len(0);
+                let _ = write!(file, "{}", std::process::id());
+                Ok(Self { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = rl_math::persist::read_bounded(&path, 64)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .map_or("another process".to_owned(), |pid| format!("process {pid}"));
+                Err(RunError::RunDir {
+                    path: dir.display().to_string(),
+                    reason: format!(
+                        "is in use by {holder} (a training run or --resume holds it): one process writes a run folder at a time; wait for it to finish, or choose another --out"
+                    ),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+        }
+    }
+}
+
+/// `run/rel`, refused if it or a folder on the way below `run` is a symbolic link: nothing a run
+/// reads or writes may lead out of its folder.
+pub(crate) fn confined(run: &Path, rel: &str) -> Result<PathBuf> {
+    let mut path = run.to_path_buf();
+    for part in Path::new(rel).components() {
+        path.push(part);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(RunError::RunDir {
+                path: path.display().to_string(),
+                reason: "is a symbolic link, which is refused: a run reads and writes only inside its folder"
+                    .into(),
+            });
+        }
+    }
+    Ok(path)
+}
+
+/// The most bytes a metrics CSV may have (millions of episodes' rows).
+pub(crate) const METRICS_LIMIT: u64 = 4 << 30;
+
+/// The most bytes a `config.toml` (or `--config` file) may have.
+const CONFIG_LIMIT: u64 = 1 << 20;
+
+/// The text of a small regular file (see `rl_math::persist::read_bounded`).
+pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String> {
+    let bytes = rl_math::persist::read_bounded(path, limit).map_err(|e| match e {
+        rl_math::MathError::Io { source, .. } => io_err(path)(source),
+        other => RunError::Config(other.to_string()),
+    })?;
+    String::from_utf8(bytes).map_err(|_| RunError::RunDir {
+        path: path.display().to_string(),
+        reason: "is not UTF-8 text".into(),
+    })
 }
 
 pub(crate) fn read_curve(dir: &Path) -> Result<Curve> {
     let rows = |name: &str, header: &str| -> Result<Vec<Vec<String>>> {
-        let path = dir.join("metrics").join(name);
-        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let path = confined(dir, &format!("metrics/{name}"))?;
+        let text = read_text(&path, METRICS_LIMIT)?;
         let mut lines = text.lines();
         if lines.next() != Some(header) {
             return Err(RunError::RunDir {

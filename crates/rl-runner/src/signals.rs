@@ -1,32 +1,57 @@
-//! [`stop_on_ctrl_c`]: the stop flag a training program hands to [`train`](crate::train).
+//! [`stop_on_signals`]: the stop flag a training program hands to [`train`](crate::train).
 
-#![allow(
-    clippy::print_stderr,
-    reason = "the handler tells the user at the console what Ctrl-C does"
-)]
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use signal_hook::consts::signal::{SIGINT, SIGTERM};
+use signal_hook::flag;
 
 use crate::{Result, RunError};
 
-/// Installs a Ctrl-C handler for the process and returns the flag it sets, for
-/// [`TrainOptions::stop`](crate::TrainOptions::stop): the first Ctrl-C lets training stop before
-/// its next step, write a checkpoint and return a summary marked `interrupted`; a second one
-/// exits at once with status 130. A process can install one handler only; a second call is an
-/// error.
-pub fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+/// The signals that stop training with a checkpoint: Ctrl-C (SIGINT), and SIGTERM and SIGHUP,
+/// which `docker stop`, Slurm, `timeout` and a closed terminal send.
+#[cfg(unix)]
+const STOP_SIGNALS: [i32; 3] = [SIGINT, SIGTERM, signal_hook::consts::signal::SIGHUP];
+#[cfg(not(unix))]
+const STOP_SIGNALS: [i32; 2] = [SIGINT, SIGTERM];
+
+/// The last stop signal received (0: none).
+static LAST: LazyLock<Arc<AtomicUsize>> = LazyLock::new(|| Arc::new(AtomicUsize::new(0)));
+
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP and returns the flag they set, for
+/// [`TrainOptions::stop`](crate::TrainOptions::stop): the first signal lets training stop before
+/// its next step, write a checkpoint and return a summary marked `interrupted` (then
+/// [`stop_signal`] says which signal it was); a second one exits at once with status 128 + the
+/// signal's number.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("second Ctrl-C: exiting without a final checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "Ctrl-C: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)"
-        );
-    })
-    .map_err(|e| RunError::Config(format!("cannot install the Ctrl-C handler: {e}")))?;
+    for signal in STOP_SIGNALS {
+        let fail =
+            |e: std::io::Error| RunError::Config(format!("cannot handle signal {signal}: {e}"));
+        // Registered first, so that it sees the flag before this signal sets it.
+        flag::register_conditional_shutdown(signal, 128 + signal, stop.clone()).map_err(fail)?;
+        flag::register(signal, stop.clone()).map_err(fail)?;
+        flag::register_usize(signal, LAST.clone(), signal as usize).map_err(fail)?;
+    }
     Ok(stop)
+}
+
+/// The signal that stopped training through [`stop_on_signals`]' flag, if one did.
+pub fn stop_signal() -> Option<i32> {
+    match LAST.load(Ordering::SeqCst) {
+        0 => None,
+        s => i32::try_from(s).ok(),
+    }
+}
+
+/// `SIGINT`, `SIGTERM`, `SIGHUP` or the number, for messages.
+pub(crate) fn signal_name(signal: Option<i32>) -> String {
+    match signal {
+        Some(SIGINT) => "Ctrl-C (SIGINT)".into(),
+        Some(SIGTERM) => "SIGTERM".into(),
+        #[cfg(unix)]
+        Some(signal_hook::consts::signal::SIGHUP) => "SIGHUP".into(),
+        Some(s) => format!("signal {s}"),
+        None => "a stop request".into(),
+    }
 }

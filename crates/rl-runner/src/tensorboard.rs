@@ -20,16 +20,46 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    /// Creates `dir/events.out.tfevents.<unix time>.<host>` and writes the file-version record.
+    /// Creates `dir/events.out.tfevents.<unix time>.<host>` (with `.1`, `.2`, ... appended if a
+    /// file of that name exists: a resume in the same second keeps the earlier file) and writes
+    /// the file-version record.
     pub fn create(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let now = unix_time();
         let host = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".into());
-        let path = dir.join(format!("events.out.tfevents.{}.{host}", now as u64));
+            .map(|h| {
+                h.trim()
+                    .chars()
+                    .filter(|c| c.is_ascii_graphic() && *c != '/')
+                    .collect::<String>()
+            })
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let base = format!("events.out.tfevents.{}.{host}", now as u64);
+        let (path, file) = (0..1000)
+            .find_map(|k| {
+                let name = if k == 0 {
+                    base.clone()
+                } else {
+                    format!("{base}.{k}")
+                };
+                let path = dir.join(name);
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .ok()
+                    .map(|f| (path, f))
+            })
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!("{}: no free event file name", dir.display()),
+                )
+            })?;
         let mut writer = Self {
-            out: BufWriter::new(File::create(&path)?),
+            out: BufWriter::new(file),
             path,
         };
         let mut event = Vec::new();

@@ -502,3 +502,376 @@ fn users_environments_that_break_the_contract() {
     );
     assert!(!out.exists(), "a failed start left a run folder");
 }
+
+/// A finished short SAC run in `dir/name` (a checkpoint at its end), and its checkpoint folder.
+fn finished_run(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let run = dir.join(name);
+    train(&sac_options(&run, 150), &Device::Cpu).unwrap();
+    let ckpt = rl_nn::checkpoint::CheckpointDir::new(run.join("checkpoints"))
+        .latest()
+        .unwrap()
+        .unwrap();
+    (run, ckpt)
+}
+
+fn resume(run: &Path, steps: u64) -> TrainOptions {
+    TrainOptions {
+        algo: "sac".into(),
+        resume: Some(run.to_path_buf()),
+        steps: Some(steps),
+        ..TrainOptions::default()
+    }
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn two_writers_cannot_share_a_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let first = {
+        let (run, stop) = (run.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let o = TrainOptions {
+                stop: Some(stop),
+                ..sac_options(&run, 1_000_000)
+            };
+            train(&o, &Device::Cpu).map_err(|e| e.to_string())
+        })
+    };
+    while !run.join("config.toml").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = std::process::id().to_string();
+    let mut second = sac_options(&run, 100);
+    second.out = Some(run.clone());
+    let err = train(&second, &Device::Cpu).unwrap_err();
+    // The folder is not empty (config.toml): a new run is refused before it tries the lock.
+    assert!(err.to_string().contains("already exists"), "{err}");
+    expect(
+        "--resume a run another process is training",
+        train(&resume(&run, 200), &Device::Cpu).unwrap_err(),
+        &["in use by process", &pid],
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let s = first.join().unwrap().unwrap();
+    assert!(s.interrupted);
+    // Once the first process is done, the folder can be resumed.
+    train(&resume(&run, s.env_steps + 10), &Device::Cpu).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_run_folder_are_refused() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let (run, ckpt) = finished_run(dir.path(), "run");
+    let (other, other_ckpt) = finished_run(dir.path(), "other");
+    let latest = run.join("checkpoints/LATEST");
+    let original = std::fs::read(&latest).unwrap();
+
+    std::fs::remove_file(&latest).unwrap();
+    symlink("/etc/passwd", &latest).unwrap();
+    let err = evaluate_run(&run, 1, &Device::Cpu).unwrap_err().to_string();
+    expect(
+        "checkpoints/LATEST is a link to /etc/passwd",
+        &err,
+        &["symbolic link"],
+    );
+    assert!(!err.contains("root:"), "the message shows the file: {err}");
+    std::fs::remove_file(&latest).unwrap();
+
+    std::fs::write(&latest, "/etc/passwd\n").unwrap();
+    let err = evaluate_run(&run, 1, &Device::Cpu).unwrap_err().to_string();
+    expect(
+        "checkpoints/LATEST names a path outside the run",
+        &err,
+        &["does not name a checkpoint folder"],
+    );
+    assert!(!err.contains("passwd"), "the message repeats LATEST: {err}");
+    std::fs::write(&latest, &original).unwrap();
+
+    // The step folder LATEST names is a link to another run's checkpoint.
+    let moved = dir.path().join("moved");
+    std::fs::rename(&ckpt, &moved).unwrap();
+    symlink(&other_ckpt, &ckpt).unwrap();
+    expect(
+        "a checkpoint folder that is a link to another run's",
+        evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+        &["symbolic link"],
+    );
+    std::fs::remove_file(&ckpt).unwrap();
+    std::fs::rename(&moved, &ckpt).unwrap();
+
+    // checkpoints/ itself links to the other run's: resuming must neither load nor prune it.
+    let own = run.join("checkpoints");
+    std::fs::rename(&own, dir.path().join("own")).unwrap();
+    symlink(other.join("checkpoints"), &own).unwrap();
+    expect(
+        "--resume with checkpoints/ a link to another run's",
+        train(&resume(&run, 300), &Device::Cpu).unwrap_err(),
+        &["symbolic link"],
+    );
+    assert!(
+        other_ckpt.is_dir(),
+        "the other run's checkpoint was touched"
+    );
+    std::fs::remove_file(&own).unwrap();
+    std::fs::rename(dir.path().join("own"), &own).unwrap();
+
+    // A metrics file linked out of the run: resuming would rewrite it.
+    let outside = dir.path().join("outside.csv");
+    std::fs::write(&outside, "mine\n").unwrap();
+    let train_csv = run.join("metrics/train.csv");
+    std::fs::remove_file(&train_csv).unwrap();
+    symlink(&outside, &train_csv).unwrap();
+    expect(
+        "--resume with metrics/train.csv a link out of the run",
+        train(&resume(&run, 300), &Device::Cpu).unwrap_err(),
+        &["symbolic link"],
+    );
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "mine\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn unbounded_or_special_files_and_sizes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, ckpt) = finished_run(dir.path(), "run");
+    // A FIFO where a file should be would hang a reader; /dev/zero would never end.
+    for (what, path) in [
+        ("checkpoints/LATEST", run.join("checkpoints/LATEST")),
+        ("run.json", ckpt.join("run.json")),
+        ("MANIFEST.json", ckpt.join("MANIFEST.json")),
+        ("config.toml", run.join("config.toml")),
+    ] {
+        let saved = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        mkfifo(&path);
+        expect(
+            &format!("{what} replaced by a FIFO"),
+            evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+            &["not a regular file"],
+        );
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, saved).unwrap();
+    }
+    let o = TrainOptions {
+        config: Some("/dev/zero".into()),
+        ..sac_options(&dir.path().join("zero"), 10)
+    };
+    expect(
+        "--config /dev/zero",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["/dev/zero", "not a regular file"],
+    );
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; 2 << 20]).unwrap();
+    let o = TrainOptions {
+        config: Some(big),
+        ..sac_options(&dir.path().join("big"), 10)
+    };
+    expect(
+        "--config of 2 MiB",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["more than"],
+    );
+
+    let mut o = sac_options(&dir.path().join("huge"), 10);
+    o.sets.push("batch_size=100000000".into());
+    o.sets.push("buffer_size=100000000".into());
+    expect(
+        "--set batch_size=100000000 (memory)",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["batch_size 100000000", "GiB"],
+    );
+    let mut o = sac_options(&dir.path().join("buffer"), 10);
+    o.sets.push("buffer_size=1000000000000".into());
+    expect(
+        "--set buffer_size=10^12 (memory)",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["replay buffer", "buffer_size"],
+    );
+    expect(
+        "eval --episodes 2305843009213693952",
+        evaluate_run(&run, 2_305_843_009_213_693_952, &Device::Cpu).unwrap_err(),
+        &["episodes must be in 1..=100000"],
+    );
+    let mut o = sac_options(&dir.path().join("episodes"), 10);
+    o.sets.push("run.eval_episodes=2305843009213693952".into());
+    expect(
+        "run.eval_episodes = 2305843009213693952",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["eval_episodes must be in 1..=100000"],
+    );
+}
+
+/// Rewrites the JSON file `path` with `edit` and removes the checkpoint's manifest, as someone
+/// re-signing or deleting it would, so the loaders see the edited values.
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut json);
+    std::fs::write(path, serde_json::to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(path.parent().unwrap().join("MANIFEST.json"));
+}
+
+#[test]
+fn checkpoint_values_are_validated_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, ckpt) = finished_run(dir.path(), "run");
+    let state = ckpt.join("sac.json");
+    let saved = std::fs::read(&state).unwrap();
+    let manifest = std::fs::read(ckpt.join("MANIFEST.json")).unwrap();
+    for (what, key, value, needles) in [
+        (
+            "batch_size = 0 in a SAC checkpoint",
+            "batch_size",
+            serde_json::json!(0),
+            &["batch_size"][..],
+        ),
+        (
+            "gamma = -5 in a SAC checkpoint",
+            "gamma",
+            serde_json::json!(-5.0),
+            &["gamma"][..],
+        ),
+        (
+            "learning_rate changed in a SAC checkpoint",
+            "learning_rate",
+            serde_json::json!(0.5),
+            &["learning_rate", "0.5"][..],
+        ),
+    ] {
+        edit_json(&state, |j| j["config"][key] = value);
+        expect(
+            what,
+            evaluate_run(&run, 1, &Device::Cpu).unwrap_err(),
+            needles,
+        );
+        std::fs::write(&state, &saved).unwrap();
+        std::fs::write(ckpt.join("MANIFEST.json"), &manifest).unwrap();
+    }
+
+    for algo in ["a2c", "acer"] {
+        let run = dir.path().join(algo);
+        let o = TrainOptions {
+            algo: algo.into(),
+            steps: Some(400),
+            out: Some(run.clone()),
+            sets: vec!["run.eval_episodes=1".into(), "n_envs=2".into()],
+            ..TrainOptions::default()
+        };
+        train(&o, &Device::Cpu).unwrap();
+        let ckpt = rl_nn::checkpoint::CheckpointDir::new(run.join("checkpoints"))
+            .latest()
+            .unwrap()
+            .unwrap();
+        edit_json(&ckpt.join("trainer.json"), |j| {
+            j["counters"]["returns"] = serde_json::json!([]);
+        });
+        let resumed = TrainOptions {
+            algo: algo.into(),
+            resume: Some(run.clone()),
+            steps: Some(800),
+            ..TrainOptions::default()
+        };
+        expect(
+            &format!(
+                "empty episode counters in an {} trainer file",
+                algo.to_uppercase()
+            ),
+            train(&resumed, &Device::Cpu).unwrap_err(),
+            &["episode counters for 0 envs"],
+        );
+    }
+}
+
+#[test]
+fn resumed_runs_keep_their_configuration_and_say_what_they_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, _) = finished_run(dir.path(), "run");
+    for (flag, o) in [
+        (
+            "--out",
+            TrainOptions {
+                out: Some(dir.path().join("x")),
+                ..resume(&run, 300)
+            },
+        ),
+        (
+            "--save-buffer",
+            TrainOptions {
+                save_buffer: true,
+                ..resume(&run, 300)
+            },
+        ),
+        (
+            "--preset",
+            TrainOptions {
+                preset: Some("Pendulum-v1".into()),
+                ..resume(&run, 300)
+            },
+        ),
+    ] {
+        expect(
+            &format!("{flag} with --resume"),
+            train(&o, &Device::Cpu).unwrap_err(),
+            &[flag, "--resume"],
+        );
+    }
+    let config_path = run.join("config.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    for (what, from, to, needles) in [
+        (
+            "config.toml edited before --resume: gamma",
+            "gamma = 0.99",
+            "gamma = 0.5",
+            &["gamma", "0.5"][..],
+        ),
+        (
+            "config.toml edited before --resume: run.eval_freq",
+            "eval_freq = 2000",
+            "eval_freq = 500",
+            &["run.eval_freq", "500"][..],
+        ),
+    ] {
+        assert!(config.contains(from), "{config}");
+        std::fs::write(&config_path, config.replace(from, to)).unwrap();
+        expect(
+            what,
+            train(&resume(&run, 300), &Device::Cpu).unwrap_err(),
+            needles,
+        );
+        std::fs::write(&config_path, &config).unwrap();
+    }
+    // The budget may change.
+    let s = train(&resume(&run, 300), &Device::Cpu).unwrap();
+    assert_eq!(s.env_steps, 300);
+
+    let mut o = sac_options(&dir.path().join("small-buffer"), 10);
+    o.sets.push("buffer_size=100".into());
+    o.sets.push("batch_size=256".into());
+    expect(
+        "buffer_size smaller than batch_size",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["buffer_size (100) is smaller than batch_size (256)"],
+    );
+}
+
+#[test]
+fn a_resume_in_the_same_second_keeps_the_earlier_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = rl_runner::tensorboard::EventWriter::create(dir.path()).unwrap();
+    let b = rl_runner::tensorboard::EventWriter::create(dir.path()).unwrap();
+    assert_ne!(a.path(), b.path());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}

@@ -131,6 +131,21 @@ impl Sac {
                 "SAC needs observations and actions with at least one component, got {obs_dim} and {width}"
             )));
         }
+        // Actor, critics and their targets (and SAC v1's value networks) on batches of batch_size.
+        rl_math::memory::check_fits(
+            &format!(
+                "batch_size {} with net_arch {:?}",
+                config.batch_size, config.net_arch
+            ),
+            rl_nn::training_memory(
+                config.batch_size,
+                obs_dim + width,
+                &config.net_arch,
+                2 * width,
+                4 + 2 * config.n_critics,
+            ),
+        )
+        .map_err(SacError::Config)?;
         if n_actions.is_some() && config.variant == Variant::V1 {
             return Err(SacError::Config(
                 "SAC v1 is defined for continuous actions; discrete action spaces use variant \"v2\" (discrete SAC)"
@@ -530,6 +545,17 @@ impl Sac {
             return Err(SacError::Checkpoint(format!(
                 "it is SAC {:?}, this agent is SAC {:?}",
                 saved.config.variant, self.config.variant
+            )));
+        }
+        saved
+            .config
+            .validate()
+            .map_err(|e| SacError::Checkpoint(format!("its configuration: {e}")))?;
+        if let Some((key, was, now)) =
+            rl_nn::checkpoint::first_difference(&saved.config, &self.config)
+        {
+            return Err(SacError::Checkpoint(format!(
+                "its {key} is {was}, this agent's {now}: a checkpoint resumes with the configuration it was trained with"
             )));
         }
         self.restore(dir, saved)

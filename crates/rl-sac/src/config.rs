@@ -247,6 +247,12 @@ impl SacConfig {
                 self.net_arch
             ));
         }
+        if self.buffer_size < self.batch_size {
+            return bad(format!(
+                "buffer_size ({}) is smaller than batch_size ({}): no batch could ever be sampled",
+                self.buffer_size, self.batch_size
+            ));
+        }
         match self.ent_coef {
             EntCoef::Auto { init } | EntCoef::Fixed(init) if !(init > 0.0 && init.is_finite()) => {
                 return bad(format!("ent_coef must be positive, got {init}"));

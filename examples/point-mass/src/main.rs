@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use rl_runner::{TrainOptions, parse_device, stop_on_ctrl_c, train};
+use rl_runner::{TrainOptions, parse_device, stop_on_signals, train};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     point_mass::register()?;
@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         || PathBuf::from(format!("runs/point-mass-{}", now.as_secs())),
         PathBuf::from,
     );
-    let (device, stop) = (parse_device("cpu")?, stop_on_ctrl_c()?);
+    let (device, stop) = (parse_device("cpu")?, stop_on_signals()?);
     let learners = [
         (
             "sac",
