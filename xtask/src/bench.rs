@@ -43,6 +43,7 @@ pub(crate) struct BenchArgs {
     sac_steps: u64,
     /// env-step only: these environments (repeatable; default: the classic-control ones and
     /// HalfCheetah-v5, Hopper-v5, Ant-v5, Humanoid-v5, which need MuJoCo: see docs/mujoco.md).
+    /// `gymnasium:<id>` measures the Python bridge against the same env stepped from Python.
     #[arg(long = "env", value_name = "ID")]
     envs: Vec<String>,
     /// Write the results as JSON (keys documented in docs/benchmarks.md).
@@ -213,20 +214,37 @@ fn env_step_ids(args: &BenchArgs) -> Vec<String> {
 }
 
 /// Whether the benchmarks asked for include a MuJoCo env-step row.
-pub(crate) fn needs_mujoco(args: &BenchArgs) -> bool {
+/// The environments the benchmarks asked for step (env-step's).
+pub(crate) fn envs(args: &BenchArgs) -> Vec<String> {
     let env_step = args.names.is_empty() || args.names.iter().any(|n| n == "env-step");
-    env_step
-        && env_step_ids(args)
-            .iter()
-            .any(|id| crate::mujoco::is_mujoco(id))
+    if env_step {
+        env_step_ids(args)
+    } else {
+        Vec::new()
+    }
 }
 
 fn env_step(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
     let ids = env_step_ids(args);
-    let (mujoco, classic): (Vec<&str>, Vec<&str>) = ids
+    let (bridged, native): (Vec<&str>, Vec<&str>) = ids
         .iter()
         .map(String::as_str)
+        .partition(|id| rl_gymnasium::is_bridged(id));
+    let (mujoco, classic): (Vec<&str>, Vec<&str>) = native
+        .into_iter()
         .partition(|id| crate::mujoco::is_mujoco(id));
+    // The bridge's peer is the same env stepped from Python, in the bridge's own venv.
+    let bridge_peer = match (peers, bridged.is_empty()) {
+        (Some(p), false) => Some(Peers {
+            python: crate::gymnasium::venv()?.join("bin/python"),
+            anchors: p.anchors.clone(),
+        }),
+        _ => None,
+    };
+    let unbridged: Vec<&str> = bridged
+        .iter()
+        .filter_map(|id| id.split(':').next_back())
+        .collect();
     // Gymnasium on MuJoCo 3.17.0 (the anchors' venv has another MuJoCo): a venv of its own.
     let mujoco_peer = match (peers, mujoco.is_empty()) {
         (Some(p), false) => Some(Peers {
@@ -251,6 +269,11 @@ fn env_step(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>>
         }
         if let Some(peers) = &mujoco_peer {
             rates.extend(gymnasium_steps_per_second(peers, &mujoco)?);
+        }
+        if let Some(peers) = &bridge_peer {
+            for (id, rate) in gymnasium_steps_per_second(peers, &unbridged)? {
+                rates.insert(format!("{}:{id}", rl_gymnasium::PREFIX), rate);
+            }
         }
         for (i, id) in ids.iter().enumerate() {
             if peers.is_some() {

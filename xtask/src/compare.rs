@@ -76,12 +76,18 @@ pub(crate) fn run(args: &CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// Whether a run's GIF needs MuJoCo (a MuJoCo task's episodes are drawn by it).
-pub(crate) fn needs_mujoco(args: &CompareArgs) -> bool {
+/// Whether `--gif` was asked for.
+pub(crate) fn wants_gif(args: &CompareArgs) -> bool {
     args.gif.is_some()
-        && args
-            .runs
-            .iter()
-            .filter_map(|d| crate::train::env_of_run(d))
-            .any(|e| crate::mujoco::is_mujoco(&e))
+}
+
+/// The environments `--gif` runs episodes of (none without it: the plot reads files only).
+pub(crate) fn envs(args: &CompareArgs) -> Vec<String> {
+    if args.gif.is_none() {
+        return Vec::new();
+    }
+    args.runs
+        .iter()
+        .filter_map(|d| crate::train::env_of_run(d))
+        .collect()
 }

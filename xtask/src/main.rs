@@ -22,8 +22,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod compare;
+mod gymnasium;
 mod mujoco;
+mod python;
 mod regress;
+mod rerun;
 mod train;
 
 use std::ffi::OsString;
@@ -58,19 +61,37 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run `cargo ARGS...` with the Python bridge's interpreter and packages
+    /// (`target/gymnasium/venv`, made on first use), e.g. `cargo xtask with-gymnasium test -p
+    /// rl-gymnasium --features python`; with no ARGS, print the environment variables.
+    WithGymnasium {
+        /// The cargo command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
-/// Whether the command needs a build with MuJoCo (it names a MuJoCo task).
-fn needs_mujoco(command: &Command) -> bool {
+/// Whether the command draws episodes (`--gif`).
+fn wants_frames(command: &Command) -> bool {
     match command {
-        Command::Train(args) => train::env_of_train(args).is_some_and(|e| mujoco::is_mujoco(&e)),
-        Command::Eval(args) => {
-            train::env_of_run(train::eval_dir(args)).is_some_and(|e| mujoco::is_mujoco(&e))
-        }
-        Command::Bench(args) => bench::needs_mujoco(args),
-        Command::Regress(args) => regress::needs_mujoco(args),
-        Command::Compare(args) => compare::needs_mujoco(args),
-        Command::WithMujoco { .. } => false,
+        Command::Train(args) => train::wants_gif(args),
+        Command::Eval(args) => train::eval_wants_gif(args),
+        Command::Compare(args) => compare::wants_gif(args),
+        _ => false,
+    }
+}
+
+/// The environment ids the command builds (to know which optional parts it needs).
+fn envs(command: &Command) -> Vec<String> {
+    match command {
+        Command::Train(args) => train::env_of_train(args).into_iter().collect(),
+        Command::Eval(args) => train::env_of_run(train::eval_dir(args))
+            .into_iter()
+            .collect(),
+        Command::Bench(args) => bench::envs(args),
+        Command::Regress(args) => regress::envs(args),
+        Command::Compare(args) => compare::envs(args),
+        Command::WithMujoco { .. } | Command::WithGymnasium { .. } => Vec::new(),
     }
 }
 
@@ -82,19 +103,28 @@ fn workspace_root() -> std::path::PathBuf {
 
 fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command;
-    if cfg!(feature = "mujoco") {
-        #[cfg(feature = "mujoco")]
-        rl_mujoco::register()?;
-    } else if needs_mujoco(&command) {
-        // This build has no MuJoCo: run the same command from one that has.
-        return mujoco::reexec();
+    let envs = envs(&command);
+    let mujoco = envs.iter().any(|e| mujoco::is_mujoco(e));
+    let gymnasium = envs.iter().any(|e| rl_gymnasium::is_bridged(e));
+    if (mujoco && !cfg!(feature = "mujoco")) || (gymnasium && !cfg!(feature = "gymnasium")) {
+        // This build lacks a part the command needs: run it from one that has it.
+        return rerun::with(
+            mujoco || cfg!(feature = "mujoco"),
+            gymnasium || cfg!(feature = "gymnasium"),
+        );
     }
+    #[cfg(feature = "mujoco")]
+    rl_mujoco::register()?;
+    #[cfg(feature = "gymnasium")]
+    rl_gymnasium::register()?;
+    rl_gymnasium::render_frames(wants_frames(&command));
     match command {
         Command::Train(args) => train::train_cmd(args, rl_runner::stop_on_signals()?),
         Command::Eval(args) => train::eval_cmd(args),
         Command::Bench(args) => bench::run(&args),
         Command::Regress(args) => regress::run(&args),
         Command::Compare(args) => compare::run(&args),
-        Command::WithMujoco { args } => mujoco::cargo_with(&args),
+        Command::WithMujoco { args } => rerun::cargo_with(&args, true, false),
+        Command::WithGymnasium { args } => rerun::cargo_with(&args, false, true),
     }
 }

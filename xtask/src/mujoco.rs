@@ -1,13 +1,12 @@
 //! MuJoCo for `cargo xtask`: the default build has no MuJoCo (no native library, no Python), so a
 //! command that needs a MuJoCo task (`train sac --env HalfCheetah-v5`, `regress --tier mujoco`,
-//! ...) re-runs itself built with the `mujoco` feature, after making sure MuJoCo 3.17.0's library
-//! is at hand: `MUJOCO_DYNAMIC_LINK_DIR` if the user set it, otherwise the library extracted once
-//! from PyPI's `mujoco` wheel (with the machine's `python3 -m pip`) into
+//! ...) re-runs itself built with the `mujoco` feature (`rerun.rs`), after making sure MuJoCo
+//! 3.17.0's library is at hand: `MUJOCO_DYNAMIC_LINK_DIR` if the user set it, otherwise the
+//! library extracted once from PyPI's `mujoco` wheel (with the machine's `python3 -m pip`) into
 //! `target/mujoco/3.17.0/lib`. docs/mujoco.md explains it.
 
 #![allow(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,12 +14,6 @@ use anyhow::{Context, Result, bail};
 
 /// The MuJoCo version mujoco-rs 7.0.0 is built for; the parity recordings use the same.
 pub(crate) const VERSION: &str = "3.17.0";
-
-/// The Pythons tried for pip, in order.
-const PYTHONS: [&str; 2] = ["python3", "python"];
-
-/// Set in the re-run process, so it never re-runs itself again.
-const REEXEC_GUARD: &str = "RL_XTASK_WITH_MUJOCO";
 
 /// Whether `id` is a MuJoCo task (known to this build whether or not it has MuJoCo).
 pub(crate) fn is_mujoco(id: &str) -> bool {
@@ -57,29 +50,10 @@ fn lib_name() -> &'static str {
     }
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("target"))
-}
-
-/// The first of `candidates` that runs `-m pip`, or an error that says what to install.
-fn python_with_pip(candidates: &[&str]) -> Result<String> {
-    for python in candidates {
-        let ok = Command::new(python)
-            .args(["-m", "pip", "--version"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return Ok((*python).to_owned());
-        }
-    }
-    bail!(
-        "MuJoCo tasks need MuJoCo {VERSION}'s library, which cargo xtask takes from PyPI's `mujoco` wheel with pip, \
-         but neither `python3 -m pip` nor `python -m pip` works here. Install Python 3 with pip \
-         (Debian/Ubuntu: apt install python3-pip), or set MUJOCO_DYNAMIC_LINK_DIR to the lib folder of a MuJoCo {VERSION} you have \
-         (see docs/mujoco.md)"
-    )
 }
 
 /// Downloads the `mujoco==VERSION` wheel and extracts the library and headers into `root`
@@ -90,7 +64,7 @@ fn fetch(root: &Path) -> Result<()> {
             "fetching MuJoCo is implemented for Linux only: set MUJOCO_DYNAMIC_LINK_DIR to the lib folder of MuJoCo {VERSION} (docs/mujoco.md)"
         );
     }
-    let python = python_with_pip(&PYTHONS)?;
+    let python = crate::python::with_pip()?;
     let parent = root.parent().context("cache folder")?;
     std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
     let tmp = parent.join(format!(".{VERSION}-{}", std::process::id()));
@@ -191,134 +165,26 @@ pub(crate) fn with_library(cmd: &mut Command, lib: &Path) {
     }
 }
 
-/// Runs `cargo ARGS...` with MuJoCo available (`cargo xtask with-mujoco test -p rl-mujoco
-/// --features native`), and exits with its status.
-pub(crate) fn cargo_with(args: &[OsString]) -> Result<()> {
-    let lib = library_dir()?;
-    if args.is_empty() {
-        println_paths(&lib);
-        return Ok(());
-    }
-    let mut cmd = Command::new(cargo());
-    cmd.args(args);
-    with_library(&mut cmd, &lib);
-    exit_like(&mut cmd)
-}
-
-#[allow(clippy::print_stdout, reason = "the command's output")]
-fn println_paths(lib: &Path) {
-    println!("export MUJOCO_DYNAMIC_LINK_DIR={}", lib.display());
-    println!(
-        "export LD_LIBRARY_PATH={}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}",
-        lib.display()
-    );
-}
-
-fn cargo() -> OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
-/// Re-runs this `cargo xtask` command built with `--features mujoco`, and exits with its status.
-pub(crate) fn reexec() -> Result<()> {
-    if std::env::var_os(REEXEC_GUARD).is_some() {
-        bail!(
-            "cargo xtask was re-run for MuJoCo but still lacks it: build it with `--features mujoco`"
-        );
-    }
-    let lib = library_dir()?;
-    let mut cmd = Command::new(cargo());
-    cmd.args([
-        "run",
-        "--quiet",
-        "--package",
-        "xtask",
-        "--features",
-        "mujoco",
-        "--",
-    ])
-    .args(std::env::args_os().skip(1))
-    .env(REEXEC_GUARD, "1")
-    .current_dir(std::env::current_dir()?);
-    with_library(&mut cmd, &lib);
-    exit_like(&mut cmd)
-}
-
-/// Runs `cmd` in the foreground and exits with its status. Ctrl-C reaches the child (same
-/// process group), which checkpoints and exits; this process only waits for it (a SIGTERM or
-/// SIGHUP sent to it alone is passed on).
-fn exit_like(cmd: &mut Command) -> Result<()> {
-    use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
-    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for signal in [SIGINT, SIGTERM, SIGHUP] {
-        signal_hook::flag::register_usize(signal, received.clone(), signal as usize)?;
-    }
-    let mut child = cmd.spawn().context("starting cargo")?;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        let signal = received.swap(0, std::sync::atomic::Ordering::SeqCst);
-        if signal == SIGTERM as usize || signal == SIGHUP as usize {
-            // Passed on to the child (Ctrl-C reaches it through the terminal already).
-            let _ = Command::new("kill")
-                .arg(format!("-{signal}"))
-                .arg(child.id().to_string())
-                .status();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    std::process::exit(status.code().unwrap_or(130));
-}
-
 /// The Python of a venv with Gymnasium on MuJoCo `VERSION` (the env-step peer for the MuJoCo
 /// tasks), made on first use in `target/mujoco/peer-venv` from
 /// `crates/rl-mujoco/tests/fixtures/requirements.txt` (the versions the parity recordings use).
 pub(crate) fn peer_python() -> Result<PathBuf> {
     let venv = target_dir().join("mujoco").join("peer-venv");
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Ok(python);
-    }
-    let base = python_with_pip(&PYTHONS)?;
     let requirements =
         crate::workspace_root().join("crates/rl-mujoco/tests/fixtures/requirements.txt");
-    eprintln!(
-        "MuJoCo peer: making {} with Gymnasium and MuJoCo {VERSION} from {} (once)",
-        venv.display(),
-        requirements.display()
-    );
-    let tmp = venv.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    let made = Command::new(&base)
-        .args(["-m", "venv"])
-        .arg(&tmp)
-        .status()?
-        .success()
-        && Command::new(tmp.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet", "-r"])
-            .arg(&requirements)
-            .status()?
-            .success();
-    if !made {
-        let _ = std::fs::remove_dir_all(&tmp);
-        bail!(
-            "could not make the MuJoCo peer's venv (python3 -m venv, pip install -r {})",
-            requirements.display()
-        );
-    }
-    // `bin/python -m ...` works from a moved venv (only its console scripts record the old
-    // path); another process may have made one meanwhile.
-    if std::fs::rename(&tmp, &venv).is_err() && !python.exists() {
-        bail!("could not move {} to {}", tmp.display(), venv.display());
-    }
-    Ok(python)
+    crate::python::venv(
+        &venv,
+        &requirements,
+        &format!("Gymnasium on MuJoCo {VERSION}"),
+    )?;
+    Ok(venv.join("bin/python"))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn without_pip_the_error_says_what_to_install() {
-        let err = super::python_with_pip(&["/nonexistent/python3"])
+        let err = crate::python::python_with_pip(&["/nonexistent/python3"])
             .unwrap_err()
             .to_string();
         eprintln!("{err}");

@@ -168,8 +168,12 @@ fn selected(args: &RegressArgs) -> Result<(PathBuf, Vec<Row>)> {
 }
 
 /// Whether a selected row trains on a MuJoCo task.
-pub(crate) fn needs_mujoco(args: &RegressArgs) -> bool {
-    selected(args).is_ok_and(|(_, rows)| rows.iter().any(|r| crate::mujoco::is_mujoco(&r.env)))
+/// The environments of the selected rows.
+pub(crate) fn envs(args: &RegressArgs) -> Vec<String> {
+    selected(args).map_or_else(
+        |_| Vec::new(),
+        |(_, rows)| rows.into_iter().map(|r| r.env).collect(),
+    )
 }
 
 pub(crate) fn run(args: &RegressArgs) -> Result<()> {

@@ -108,6 +108,16 @@ pub(crate) fn env_of_run(dir: &std::path::Path) -> Option<String> {
         .map(|r| r.env)
 }
 
+/// Whether `train` writes an episode GIF.
+pub(crate) fn wants_gif(args: &TrainArgs) -> bool {
+    args.gif
+}
+
+/// Whether `eval` writes an episode GIF.
+pub(crate) fn eval_wants_gif(args: &EvalArgs) -> bool {
+    args.gif.is_some()
+}
+
 /// The run folder `cargo xtask eval` evaluates.
 pub(crate) fn eval_dir(args: &EvalArgs) -> &std::path::Path {
     &args.run_dir

@@ -103,6 +103,15 @@ pub enum EnvError {
         /// The id.
         id: String,
     },
+    /// The engine behind an environment (a Python interpreter, a simulator) failed; `message`
+    /// is its own.
+    #[error("{env}: {message}")]
+    Backend {
+        /// The environment's id.
+        env: String,
+        /// The engine's message (a Python exception with its type, say).
+        message: String,
+    },
     /// The environment does not implement [`Env::snapshot`](crate::Env::snapshot) /
     /// [`Env::restore`](crate::Env::restore) (the trait's default).
     #[error("{env} does not support snapshots (Env::snapshot / Env::restore)")]

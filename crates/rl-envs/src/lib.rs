@@ -57,7 +57,10 @@ pub mod wrappers;
 pub use checker::{CheckReport, check_env};
 pub use env::{Action, BoxedEnv, Env, Snapshot, Step, restore_from, snapshot_of};
 pub use error::EnvError;
-pub use registry::{EnvFactory, EnvSpec, factory, is_registered, known_ids, make, register, spec};
+pub use registry::{
+    EnvFactory, EnvResolver, EnvSpec, factory, is_registered, known_ids, make, register,
+    register_namespace, spec,
+};
 pub use render::Frame;
 pub use rng::EnvRng;
 pub use space::{BoxSpace, Discrete, OwnedAction, Space};

@@ -87,6 +87,67 @@ impl Entry {
 /// Every registered id, in the order of registration.
 static REGISTRY: LazyLock<RwLock<Vec<Entry>>> = LazyLock::new(|| RwLock::new(builtin()));
 
+/// Builds the environment a namespace's resolver was asked for (see [`register_namespace`]).
+pub type EnvResolver = Arc<dyn Fn(&str) -> Result<BoxedEnv, EnvError> + Send + Sync>;
+
+/// Every registered namespace: `(prefix, resolver)`.
+static NAMESPACES: LazyLock<RwLock<Vec<(String, EnvResolver)>>> =
+    LazyLock::new(|| RwLock::new(Vec::new()));
+
+/// Registers the namespace `prefix`: from then on [`make`]`("prefix:rest")` builds
+/// `resolver("rest")`, for a family of ids no list could hold (every Gymnasium id through the
+/// Python bridge: `gymnasium:LunarLander-v3`). The resolver's environment applies its own time
+/// limit. Registering a prefix twice is [`EnvError::AlreadyRegistered`]; a prefix must be
+/// letters, digits, `-` or `_`.
+///
+/// ```
+/// use rl_envs::{classic::CartPole, make, register_namespace, wrappers::TimeLimit};
+///
+/// register_namespace("longer", |id| match id {
+///     "CartPole" => TimeLimit::new(CartPole::new(), 1_000),
+///     _ => Err(rl_envs::EnvError::InvalidConfig(format!("no longer:{id}"))),
+/// })?;
+/// assert_eq!(make("longer:CartPole")?.max_episode_steps(), Some(1_000));
+/// # Ok::<(), rl_envs::EnvError>(())
+/// ```
+pub fn register_namespace<E, F>(prefix: &str, resolver: F) -> Result<(), EnvError>
+where
+    E: Env + Send + 'static,
+    F: Fn(&str) -> Result<E, EnvError> + Send + Sync + 'static,
+{
+    if prefix.is_empty()
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(EnvError::InvalidConfig(format!(
+            "register_namespace({prefix:?}): a prefix is letters, digits, '-' or '_'"
+        )));
+    }
+    let mut namespaces = NAMESPACES.write().unwrap_or_else(PoisonError::into_inner);
+    if namespaces.iter().any(|(p, _)| p == prefix) {
+        return Err(EnvError::AlreadyRegistered {
+            id: format!("{prefix}:*"),
+        });
+    }
+    namespaces.push((
+        prefix.to_owned(),
+        Arc::new(move |id| Ok(Box::new(resolver(id)?) as BoxedEnv)),
+    ));
+    Ok(())
+}
+
+/// The resolver of `id`'s namespace and the rest of the id, if `id` is `prefix:rest` with a
+/// registered prefix.
+fn namespaced(id: &str) -> Option<(EnvResolver, String)> {
+    let (prefix, rest) = id.split_once(':')?;
+    let namespaces = NAMESPACES.read().unwrap_or_else(PoisonError::into_inner);
+    namespaces
+        .iter()
+        .find(|(p, _)| p == prefix)
+        .map(|(_, r)| (r.clone(), rest.to_owned()))
+}
+
 fn builtin() -> Vec<Entry> {
     fn entry<E: Env + Send + 'static>(
         spec: EnvSpec,
@@ -182,14 +243,30 @@ pub fn known_ids() -> Vec<String> {
 }
 
 fn unknown(id: &str, entries: &[Entry]) -> EnvError {
+    let namespaces = NAMESPACES.read().unwrap_or_else(PoisonError::into_inner);
     EnvError::UnknownEnv {
         id: id.to_owned(),
-        known: entries.iter().map(|e| e.spec.id.clone()).collect(),
+        known: entries
+            .iter()
+            .map(|e| e.spec.id.clone())
+            .chain(namespaces.iter().map(|(p, _)| format!("{p}:<id>")))
+            .collect(),
     }
 }
 
-/// The registry entry for `id`.
+/// The registry entry for `id` (for a namespaced id, what the env it builds says of itself: its
+/// time limit).
 pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
+    if !is_registered(id)
+        && let Some((resolve, rest)) = namespaced(id)
+    {
+        let env = resolve(&rest)?;
+        return Ok(EnvSpec {
+            id: id.to_owned(),
+            max_episode_steps: env.max_episode_steps(),
+            reward_threshold: None,
+        });
+    }
     read(|entries| {
         entries
             .iter()
@@ -200,7 +277,8 @@ pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
 }
 
 /// Builds the environment registered as `id`, wrapped in its time limit, as `gymnasium.make(id)`
-/// does. An unknown id is an error that lists the registered ones.
+/// does (or, for `prefix:rest` with a [`register_namespace`]d prefix, what its resolver builds).
+/// An unknown id is an error that lists the registered ones.
 ///
 /// ```
 /// let mut env = rl_envs::make("Pendulum-v1")?;
@@ -216,6 +294,11 @@ pub fn make(id: &str) -> Result<BoxedEnv, EnvError> {
 /// A factory for `id` that calls [`make`] (time limit included), checked to be registered now:
 /// hand it to whatever builds environments repeatedly (a vector env, an evaluation loop).
 pub fn factory(id: &str) -> Result<EnvFactory, EnvError> {
+    if !is_registered(id)
+        && let Some((resolve, rest)) = namespaced(id)
+    {
+        return Ok(Arc::new(move || resolve(&rest)));
+    }
     read(|entries| {
         entries
             .iter()

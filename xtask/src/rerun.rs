@@ -1,0 +1,98 @@
+//! Re-running `cargo xtask` (or any cargo command) with the optional parts a command needs:
+//! MuJoCo (`mujoco.rs`) and the Python bridge (`gymnasium.rs`).
+
+#![allow(
+    clippy::print_stdout,
+    reason = "with-mujoco / with-gymnasium print the environment variables"
+)]
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Set in the re-run process, so it never re-runs itself again.
+const GUARD: &str = "RL_XTASK_RERUN";
+
+/// `cmd` with what the parts need: MuJoCo's library, the bridge's Python.
+fn prepare(cmd: &mut Command, mujoco: bool, gymnasium: bool) -> Result<()> {
+    if mujoco {
+        crate::mujoco::with_library(cmd, &crate::mujoco::library_dir()?);
+    }
+    if gymnasium {
+        crate::gymnasium::with_python(cmd, &crate::gymnasium::venv()?);
+    }
+    Ok(())
+}
+
+/// Re-runs this `cargo xtask` command built with the features of the parts it needs, and exits
+/// with its status.
+pub(crate) fn with(mujoco: bool, gymnasium: bool) -> Result<()> {
+    if std::env::var_os(GUARD).is_some() {
+        bail!(
+            "cargo xtask was re-run with its optional parts but still lacks one: build it with `--features mujoco,gymnasium`"
+        );
+    }
+    let features: Vec<&str> = [("mujoco", mujoco), ("gymnasium", gymnasium)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| *f)
+        .collect();
+    let mut cmd = Command::new(cargo());
+    cmd.args(["run", "--quiet", "--package", "xtask", "--features"])
+        .arg(features.join(","))
+        .arg("--")
+        .args(std::env::args_os().skip(1))
+        .env(GUARD, "1")
+        .current_dir(std::env::current_dir()?);
+    prepare(&mut cmd, mujoco, gymnasium)?;
+    exit_like(&mut cmd)
+}
+
+/// Runs `cargo ARGS...` with the parts available (`cargo xtask with-mujoco test -p rl-mujoco
+/// --features native`), and exits with its status; with no ARGS, prints the variables.
+pub(crate) fn cargo_with(args: &[OsString], mujoco: bool, gymnasium: bool) -> Result<()> {
+    let mut cmd = Command::new(cargo());
+    prepare(&mut cmd, mujoco, gymnasium)?;
+    if args.is_empty() {
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                println!("export {}={}", k.to_string_lossy(), v.to_string_lossy());
+            }
+        }
+        return Ok(());
+    }
+    cmd.args(args);
+    exit_like(&mut cmd)
+}
+
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Runs `cmd` in the foreground and exits with its status. Ctrl-C reaches the child (same
+/// process group), which checkpoints and exits; this process only waits for it (a SIGTERM or
+/// SIGHUP sent to it alone is passed on).
+fn exit_like(cmd: &mut Command) -> Result<()> {
+    use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register_usize(signal, received.clone(), signal as usize)?;
+    }
+    let mut child = cmd.spawn().context("starting cargo")?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        let signal = received.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if signal == SIGTERM as usize || signal == SIGHUP as usize {
+            // Passed on to the child (Ctrl-C reaches it through the terminal already).
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::process::exit(status.code().unwrap_or(130));
+}
