@@ -1,18 +1,29 @@
 //! `cargo xtask regress`: train every row of the committed regression table (`xtask/regress.toml`)
-//! for its seeds, compare the median final evaluation with the row's threshold (and with a
-//! previous report), and write `report.md`, `report.json` and `curves.png`.
+//! for each of its seeds, judge each row by the ten-seed rule (at least 90% of its seeds reach the
+//! threshold, and so does the interquartile mean over seeds; rliable's statistics, see
+//! `rl_runner::stats`), compare with a previous report, and write `report.md`, `report.json` and
+//! `curves.png`.
+//!
+//! `--shard I/N` trains a deterministic slice of the (row, seed) pairs and writes a partial
+//! report; `cargo xtask regress merge REPORT...` joins the slices into the report one unsharded
+//! run writes (CI runs the full tier as a matrix of shards, then merges).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use rl_runner::plot::{Panel, Series, curve_grid};
+use rl_runner::stats::{iqm, iqm_interval, median};
 use rl_runner::{TrainOptions, parse_device, train};
 use serde::{Deserialize, Serialize};
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct RegressArgs {
+    #[command(subcommand)]
+    command: Option<RegressCommand>,
     /// `smoke` (short budgets that still catch a broken learner; what CI runs), `full` (every
     /// classic-control row of the table with its seeds) or `mujoco` (the MuJoCo rows).
     #[arg(long, default_value = "smoke")]
@@ -23,16 +34,38 @@ pub(crate) struct RegressArgs {
     /// The table (default: xtask/regress.toml).
     #[arg(long)]
     table: Option<PathBuf>,
-    /// Where runs and reports go (default: target/regress/<tier>).
+    /// Where runs and reports go (default: target/regress/<tier>, or
+    /// target/regress/<tier>-shard-I-of-N with --shard).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A previous `report.json`: a row whose median falls more than its tolerance below the
-    /// previous median fails.
+    /// A previous `report.json`: a row whose IQM falls more than its tolerance below the
+    /// previous IQM fails.
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// List the rows of the tier and exit.
+    /// Train only slice I of N (1 ≤ I ≤ N) of the tier's (row, seed) pairs, taken in table order
+    /// and dealt round-robin, and write a partial report for `regress merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// List the rows of the tier (with --shard: the pairs of the slice) and exit.
     #[arg(long)]
     list: bool,
+}
+
+#[derive(Subcommand)]
+enum RegressCommand {
+    /// Join the reports of `--shard` runs into one report (the one an unsharded run writes) and
+    /// judge it.
+    Merge {
+        /// The shards' `report.json` files.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where the merged report goes (default: target/regress/<tier>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A previous `report.json` to compare with, as for an unsharded run.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
 }
 
 /// The committed table.
@@ -61,55 +94,86 @@ struct Row {
     /// Environment steps.
     steps: u64,
     seeds: Vec<u64>,
-    /// The median over seeds of the final deterministic evaluation must be at least this.
+    /// What at least 90% of the seeds, and the IQM over seeds, of the final deterministic
+    /// evaluation must reach.
     threshold: f64,
-    /// How far below a baseline report's median the median may fall (default: 10% of
-    /// |threshold|).
+    /// How far below a baseline report's IQM the IQM may fall (default: 10% of |threshold|).
     #[serde(default)]
     tolerance: Option<f64>,
     /// Where the threshold comes from.
     source: String,
 }
 
-/// `report.json`: keys are stable (scripts and the next run's `--baseline` read them).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `report.json`: keys are stable (scripts, `regress merge` and the next run's `--baseline` read
+/// them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Report {
     tier: String,
     started: String,
     wall_seconds: f64,
-    passed: bool,
+    /// `I/N` for the partial report of a shard (not judged), `None` for a whole tier.
+    shard: Option<String>,
+    /// `None` for a shard's report.
+    passed: Option<bool>,
     runs: Vec<RunResult>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A row of the report: the row as the table had it, its seeds' results and (for a whole tier)
+/// the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RunResult {
     name: String,
     algo: String,
     env: String,
     steps: u64,
-    seeds: Vec<u64>,
-    /// Final deterministic evaluation mean return per seed.
-    returns: Vec<f64>,
-    median: f64,
+    /// All seeds of the row (a shard trains some of them).
+    row_seeds: Vec<u64>,
     threshold: f64,
-    /// Training wall seconds per seed.
-    wall_seconds: Vec<f64>,
+    tolerance: f64,
+    source: String,
+    /// The seeds trained, in the row's order.
+    seeds: Vec<SeedResult>,
+    /// `None` in a shard's report.
+    verdict: Option<Verdict>,
+}
+
+/// One trained seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SeedResult {
+    seed: u64,
+    /// Final deterministic evaluation mean return.
+    final_return: f64,
+    /// Training wall seconds.
+    wall_seconds: f64,
+    /// The evaluation curve `(step, mean return)`.
+    curve: Vec<(f64, f64)>,
+}
+
+/// How a row fared over all its seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Verdict {
+    median: f64,
+    /// Interquartile mean over seeds (`rl_runner::stats::iqm`).
+    iqm: f64,
+    /// 95% stratified bootstrap interval of the IQM (`BOOTSTRAP_REPS` resamples, seed 0).
+    iqm_low: f64,
+    iqm_high: f64,
+    /// Seeds whose final return reaches the threshold, and how many must.
+    seeds_reaching: usize,
+    seeds_needed: usize,
     passed_threshold: bool,
-    baseline_median: Option<f64>,
+    baseline_iqm: Option<f64>,
     /// `None` without a baseline row.
     passed_baseline: Option<bool>,
     passed: bool,
-    source: String,
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
-    }
+/// Bootstrap resamples for the IQM's interval (rliable's default is 50 000).
+const BOOTSTRAP_REPS: usize = 50_000;
+
+/// Seeds of `n` that must reach the threshold: 90%, rounded up (9 of 10, 1 of 1, 3 of 3).
+fn seeds_needed(n: usize) -> usize {
+    (9 * n).div_ceil(10)
 }
 
 fn load_table(path: &Path) -> Result<Table> {
@@ -167,18 +231,84 @@ fn selected(args: &RegressArgs) -> Result<(PathBuf, Vec<Row>)> {
     Ok((table_path, rows))
 }
 
-/// Whether a selected row trains on a MuJoCo task.
 /// The environments of the selected rows.
 pub(crate) fn envs(args: &RegressArgs) -> Vec<String> {
+    if args.command.is_some() {
+        return Vec::new();
+    }
     selected(args).map_or_else(
         |_| Vec::new(),
         |(_, rows)| rows.into_iter().map(|r| r.env).collect(),
     )
 }
 
+/// `I/N` → `(I, N)` with 1 ≤ I ≤ N.
+fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if 1 <= i && i <= n => Ok((i, n)),
+        _ => bail!("--shard takes I/N with 1 <= I <= N (e.g. 2/4), got {text:?}"),
+    }
+}
+
+/// The (row index, seed) pairs of a tier, in table order, and those of slice `shard` (dealt
+/// round-robin, so every slice gets a share of each expensive row).
+fn pairs(rows: &[Row], shard: Option<(usize, usize)>) -> Vec<(usize, u64)> {
+    rows.iter()
+        .enumerate()
+        .flat_map(|(r, row)| row.seeds.iter().map(move |&seed| (r, seed)))
+        .enumerate()
+        .filter(|(k, _)| shard.is_none_or(|(i, n)| k % n == i - 1))
+        .map(|(_, pair)| pair)
+        .collect()
+}
+
+fn read_report(path: &Path) -> Result<Report> {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("{} is not a regress report", path.display()))
+}
+
+/// A previous report's IQM per row (older reports, without IQMs, give their medians).
+fn read_baseline(path: &Path) -> Result<BTreeMap<String, f64>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a regress report", path.display()))?;
+    let runs = value["runs"]
+        .as_array()
+        .with_context(|| format!("{} is not a regress report (no runs)", path.display()))?;
+    let mut out = BTreeMap::new();
+    for run in runs {
+        let (Some(name), Some(score)) = (
+            run["name"].as_str(),
+            run["verdict"]["iqm"].as_f64().or(run["median"].as_f64()),
+        ) else {
+            continue;
+        };
+        out.insert(name.to_string(), score);
+    }
+    Ok(out)
+}
+
 pub(crate) fn run(args: &RegressArgs) -> Result<()> {
+    if let Some(RegressCommand::Merge {
+        reports,
+        out,
+        baseline,
+    }) = &args.command
+    {
+        return merge(reports, out.as_deref(), baseline.as_deref());
+    }
     if !TIERS.contains(&args.tier.as_str()) {
         bail!("--tier must be one of {TIERS:?}, got {:?}", args.tier);
+    }
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if shard.is_some() && args.baseline.is_some() {
+        bail!("--baseline applies to whole tiers: pass it to `regress merge` instead of --shard");
     }
     let root = crate::workspace_root();
     let (table_path, rows) = selected(args)?;
@@ -190,132 +320,270 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
             args.only
         );
     }
+    let todo = pairs(&rows, shard);
     if args.list {
-        for r in &rows {
-            println!(
-                "{:<28} {} {} {} steps, seeds {:?}, threshold {}",
-                r.name, r.algo, r.env, r.steps, r.seeds, r.threshold
-            );
+        if shard.is_some() {
+            for &(r, seed) in &todo {
+                println!("{:<28} seed {seed}", rows[r].name);
+            }
+        } else {
+            for r in &rows {
+                println!(
+                    "{:<28} {} {} {} steps, seeds {:?}, threshold {}",
+                    r.name, r.algo, r.env, r.steps, r.seeds, r.threshold
+                );
+            }
         }
         return Ok(());
     }
-    let baseline: Option<Report> = match &args.baseline {
-        Some(p) => Some(
-            serde_json::from_str(
-                &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-            )
-            .with_context(|| format!("{} is not a regress report", p.display()))?,
-        ),
-        None => None,
-    };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| root.join("target/regress").join(&args.tier));
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = match shard {
+            Some((i, n)) => format!("{}-shard-{i}-of-{n}", args.tier),
+            None => args.tier.clone(),
+        };
+        root.join("target/regress").join(name)
+    });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let device = parse_device("cpu")?;
     let started = Instant::now();
-    let mut results = Vec::new();
-    let mut panels = Vec::new();
-    for row in &rows {
-        let mut returns = Vec::new();
-        let mut walls = Vec::new();
-        let mut series = Vec::new();
-        for &seed in &row.seeds {
-            let dir = out.join(format!("{}-seed{seed}", row.name));
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("clearing {}", dir.display()))?;
-            }
-            let options = TrainOptions {
-                algo: row.algo.clone(),
-                env: Some(row.env.clone()),
-                config: None,
-                preset: row.preset.clone(),
-                sets: row.set.clone(),
-                steps: Some(row.steps),
-                seed: Some(seed),
-                save_buffer: false,
-                out: Some(dir.clone()),
-                resume: None,
-                progress: false,
-                gif: false,
-                stop: None,
-            };
-            let s = train(&options, &device)
-                .with_context(|| format!("regress row {:?}, seed {seed}", row.name))?;
-            eprintln!(
-                "{} seed {seed}: {:.1} after {} steps in {:.1} s",
-                row.name, s.eval_mean_return, s.env_steps, s.wall_seconds
-            );
-            returns.push(s.eval_mean_return);
-            walls.push(s.wall_seconds);
-            series.push(Series {
-                label: format!("seed {seed}"),
-                points: eval_curve(&dir)?,
-            });
-        }
-        let med = median(&returns);
-        let passed_threshold = med >= row.threshold;
-        let baseline_median = baseline
-            .as_ref()
-            .and_then(|b| b.runs.iter().find(|r| r.name == row.name))
-            .map(|r| r.median);
-        let tolerance = row.tolerance.unwrap_or(0.1 * row.threshold.abs());
-        let passed_baseline = baseline_median.map(|b| med >= b - tolerance);
-        let passed = passed_threshold && passed_baseline.unwrap_or(true);
-        panels.push(Panel {
-            title: format!(
-                "{} ({} {}): median {med:.1} {}",
-                row.name,
-                row.algo,
-                row.env,
-                if passed { "pass" } else { "FAIL" }
-            ),
-            series,
-            threshold: Some(row.threshold),
-        });
-        results.push(RunResult {
+    let mut results: Vec<RunResult> = rows
+        .iter()
+        .map(|row| RunResult {
             name: row.name.clone(),
             algo: row.algo.clone(),
             env: row.env.clone(),
             steps: row.steps,
-            seeds: row.seeds.clone(),
-            returns,
-            median: med,
+            row_seeds: row.seeds.clone(),
             threshold: row.threshold,
-            wall_seconds: walls,
-            passed_threshold,
-            baseline_median,
-            passed_baseline,
-            passed,
+            tolerance: row.tolerance.unwrap_or(0.1 * row.threshold.abs()),
             source: row.source.clone(),
+            seeds: Vec::new(),
+            verdict: None,
+        })
+        .collect();
+    for &(r, seed) in &todo {
+        let row = &rows[r];
+        let dir = out.join(format!("{}-seed{seed}", row.name));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        let options = TrainOptions {
+            algo: row.algo.clone(),
+            env: Some(row.env.clone()),
+            config: None,
+            preset: row.preset.clone(),
+            sets: row.set.clone(),
+            steps: Some(row.steps),
+            seed: Some(seed),
+            save_buffer: false,
+            out: Some(dir.clone()),
+            resume: None,
+            progress: false,
+            gif: false,
+            stop: None,
+        };
+        let s = train(&options, &device)
+            .with_context(|| format!("regress row {:?}, seed {seed}", row.name))?;
+        eprintln!(
+            "{} seed {seed}: {:.1} after {} steps in {:.1} s",
+            row.name, s.eval_mean_return, s.env_steps, s.wall_seconds
+        );
+        results[r].seeds.push(SeedResult {
+            seed,
+            final_return: s.eval_mean_return,
+            wall_seconds: s.wall_seconds,
+            curve: eval_curve(&dir)?,
         });
     }
-    let report = Report {
+    // A shard's report lists every row of the tier, trained or not, so merged rows keep the
+    // table's order.
+    let mut report = Report {
         tier: args.tier.clone(),
         started: crate::bench::utc_now(),
         wall_seconds: started.elapsed().as_secs_f64(),
-        passed: results.iter().all(|r| r.passed),
+        shard: args.shard.clone(),
+        passed: None,
         runs: results,
     };
+    if shard.is_none() {
+        judge(&mut report, baseline.as_ref());
+    }
+    publish(&report, &out)
+}
+
+/// Joins shards' reports into the whole tier's report, judges it and writes it to `out`.
+fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Result<()> {
+    let baseline = baseline.map(read_baseline).transpose()?;
+    let mut tier: Option<String> = None;
+    let mut started: Option<String> = None;
+    let mut wall = 0.0f64;
+    let mut rows: Vec<RunResult> = Vec::new();
+    for path in paths {
+        let part = read_report(path)?;
+        match &tier {
+            Some(t) if *t != part.tier => bail!(
+                "{} is a report of tier {:?}, the others of {t:?}",
+                path.display(),
+                part.tier
+            ),
+            _ => tier = Some(part.tier.clone()),
+        }
+        // The merged run started with its earliest shard and took as long as its longest.
+        started = Some(match started {
+            Some(s) if s <= part.started => s,
+            _ => part.started.clone(),
+        });
+        wall = wall.max(part.wall_seconds);
+        for run in part.runs {
+            match rows.iter_mut().find(|r| r.name == run.name) {
+                None => rows.push(RunResult {
+                    verdict: None,
+                    ..run
+                }),
+                Some(row) => {
+                    let same = |a: &RunResult, b: &RunResult| {
+                        (&a.algo, &a.env, a.steps, &a.row_seeds, &a.source)
+                            == (&b.algo, &b.env, b.steps, &b.row_seeds, &b.source)
+                            && a.threshold.to_bits() == b.threshold.to_bits()
+                            && a.tolerance.to_bits() == b.tolerance.to_bits()
+                    };
+                    if !same(row, &run) {
+                        bail!(
+                            "{}: row {:?} differs from the same row in another report (were the shards run from one table?)",
+                            path.display(),
+                            run.name
+                        );
+                    }
+                    for seed in run.seeds {
+                        if row.seeds.iter().any(|s| s.seed == seed.seed) {
+                            bail!(
+                                "{}: row {:?} seed {} is in two reports",
+                                path.display(),
+                                run.name,
+                                seed.seed
+                            );
+                        }
+                        row.seeds.push(seed);
+                    }
+                }
+            }
+        }
+    }
+    let tier = tier.context("no reports to merge")?;
+    for row in &mut rows {
+        let order = |seed: u64| row.row_seeds.iter().position(|&s| s == seed);
+        let missing: Vec<u64> = row
+            .row_seeds
+            .iter()
+            .copied()
+            .filter(|&s| !row.seeds.iter().any(|r| r.seed == s))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "row {:?}: no report has seeds {missing:?} (is a shard's report missing?)",
+                row.name
+            );
+        }
+        row.seeds.sort_by_key(|s| order(s.seed));
+    }
+    let mut report = Report {
+        tier: tier.clone(),
+        started: started.unwrap_or_default(),
+        wall_seconds: wall,
+        shard: None,
+        passed: None,
+        runs: rows,
+    };
+    judge(&mut report, baseline.as_ref());
+    let out = out.map_or_else(
+        || crate::workspace_root().join("target/regress").join(&tier),
+        Path::to_path_buf,
+    );
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    publish(&report, &out)
+}
+
+/// Gives every row of a whole tier its verdict, and the report its own.
+fn judge(report: &mut Report, baseline: Option<&BTreeMap<String, f64>>) {
+    for run in &mut report.runs {
+        let returns: Vec<f64> = run.seeds.iter().map(|s| s.final_return).collect();
+        let centre = iqm(&returns);
+        let (low, high) = iqm_interval(std::slice::from_ref(&returns), 0.95, BOOTSTRAP_REPS, 0);
+        let reaching = returns.iter().filter(|&&r| r >= run.threshold).count();
+        let needed = seeds_needed(returns.len());
+        let passed_threshold = reaching >= needed && centre >= run.threshold;
+        let baseline_iqm = baseline.and_then(|b| b.get(&run.name).copied());
+        let passed_baseline = baseline_iqm.map(|b| centre >= b - run.tolerance);
+        run.verdict = Some(Verdict {
+            median: median(&returns),
+            iqm: centre,
+            iqm_low: low,
+            iqm_high: high,
+            seeds_reaching: reaching,
+            seeds_needed: needed,
+            passed_threshold,
+            baseline_iqm,
+            passed_baseline,
+            passed: passed_threshold && passed_baseline.unwrap_or(true),
+        });
+    }
+    report.passed = Some(
+        report
+            .runs
+            .iter()
+            .all(|r| r.verdict.as_ref().is_some_and(|v| v.passed)),
+    );
+}
+
+/// Writes `report.json`, `report.md` and `curves.png` into `out`, prints the markdown, and fails
+/// if a judged row failed.
+fn publish(report: &Report, out: &Path) -> Result<()> {
     std::fs::write(
         out.join("report.json"),
-        serde_json::to_string_pretty(&report)?,
+        serde_json::to_string_pretty(report)?,
     )?;
-    let md = markdown(&report);
+    let md = markdown(report);
     std::fs::write(out.join("report.md"), &md)?;
+    let panels: Vec<Panel> = report
+        .runs
+        .iter()
+        .map(|run| Panel {
+            title: match &run.verdict {
+                Some(v) => format!(
+                    "{} ({} {}): IQM {:.1}, {}/{} seeds {}",
+                    run.name,
+                    run.algo,
+                    run.env,
+                    v.iqm,
+                    v.seeds_reaching,
+                    run.seeds.len(),
+                    if v.passed { "pass" } else { "FAIL" }
+                ),
+                None => format!("{} ({} {})", run.name, run.algo, run.env),
+            },
+            series: run
+                .seeds
+                .iter()
+                .map(|s| Series {
+                    label: format!("seed {}", s.seed),
+                    points: s.curve.clone(),
+                })
+                .collect(),
+            threshold: Some(run.threshold),
+        })
+        .collect();
     curve_grid(&out.join("curves.png"), &panels)?;
     println!("{md}");
     println!(
         "reports: {} and report.json, curves.png",
         out.join("report.md").display()
     );
-    if !report.passed {
+    if report.passed == Some(false) {
         let failed: Vec<&str> = report
             .runs
             .iter()
-            .filter(|r| !r.passed)
+            .filter(|r| !r.verdict.as_ref().is_some_and(|v| v.passed))
             .map(|r| r.name.as_str())
             .collect();
         bail!(
@@ -328,37 +596,196 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
 }
 
 fn markdown(report: &Report) -> String {
+    let title = match &report.shard {
+        Some(shard) => format!(
+            "tier `{}`, shard {shard} (not judged: merge the shards)",
+            report.tier
+        ),
+        None => format!("tier `{}`", report.tier),
+    };
     let mut s = format!(
-        "## Regression report: tier `{}` ({}, {:.0} s)\n\n\
-         | run | algo | env | steps | seeds | returns | median | threshold | baseline | wall s (per seed) | result |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
-        report.tier, report.started, report.wall_seconds
+        "## Regression report: {title} ({}, {:.0} s)\n\n\
+         A row passes when at least 90% of its seeds (9 of 10) and the interquartile mean over \
+         seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
+         of the baseline's).\n\n\
+         | run | algo | env | steps | seeds | final returns | median | IQM [95% CI] | seeds ≥ threshold | threshold | baseline IQM | wall s (per seed) | result |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        report.started, report.wall_seconds
     );
     for r in &report.runs {
-        let returns: Vec<String> = r.returns.iter().map(|x| format!("{x:.1}")).collect();
-        let walls: Vec<String> = r.wall_seconds.iter().map(|x| format!("{x:.0}")).collect();
+        let seeds: Vec<u64> = r.seeds.iter().map(|x| x.seed).collect();
+        let returns: Vec<String> = r
+            .seeds
+            .iter()
+            .map(|x| format!("{:.1}", x.final_return))
+            .collect();
+        let walls: Vec<String> = r
+            .seeds
+            .iter()
+            .map(|x| format!("{:.0}", x.wall_seconds))
+            .collect();
+        let (med, iqm, reaching, baseline, result) = match &r.verdict {
+            Some(v) => (
+                format!("{:.1}", v.median),
+                format!("{:.1} [{:.1}, {:.1}]", v.iqm, v.iqm_low, v.iqm_high),
+                format!(
+                    "{}/{} (need {})",
+                    v.seeds_reaching,
+                    seeds.len(),
+                    v.seeds_needed
+                ),
+                v.baseline_iqm.map_or("—".into(), |b| format!("{b:.1}")),
+                if v.passed { "pass" } else { "**FAIL**" }.to_string(),
+            ),
+            None => ("—".into(), "—".into(), "—".into(), "—".into(), "—".into()),
+        };
         s += &format!(
-            "| {} | {} | {} | {} | {:?} | {} | {:.1} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {:?} | {} | {med} | {iqm} | {reaching} | {} | {baseline} | {} | {result} |\n",
             r.name,
             r.algo,
             r.env,
             r.steps,
-            r.seeds,
+            seeds,
             returns.join(", "),
-            r.median,
             r.threshold,
-            r.baseline_median.map_or("—".into(), |b| format!("{b:.1}")),
             walls.join(", "),
-            if r.passed { "pass" } else { "**FAIL**" }
         );
     }
-    s += &format!(
-        "\n{}\n",
-        if report.passed {
-            "All rows passed."
-        } else {
-            "**Some rows failed.**"
-        }
-    );
+    s += match report.passed {
+        Some(true) => "\nAll rows passed.\n",
+        Some(false) => "\n**Some rows failed.**\n",
+        None => "\nA shard's partial report: `cargo xtask regress merge` judges the whole tier.\n",
+    };
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, seeds: &[u64]) -> Row {
+        Row {
+            name: name.into(),
+            tiers: vec!["full".into()],
+            algo: "a2c".into(),
+            env: "CartPole-v1".into(),
+            preset: None,
+            set: Vec::new(),
+            steps: 1,
+            seeds: seeds.to_vec(),
+            threshold: 0.0,
+            tolerance: None,
+            source: String::new(),
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_pairs() {
+        let rows = [
+            row("a", &[0, 1, 2, 3, 4]),
+            row("b", &[0, 1, 2]),
+            row("c", &[7]),
+        ];
+        let all = pairs(&rows, None);
+        assert_eq!(all.len(), 9);
+        for n in 1..=4 {
+            let mut joined: Vec<(usize, u64)> =
+                (1..=n).flat_map(|i| pairs(&rows, Some((i, n)))).collect();
+            joined.sort_unstable();
+            let mut expected = all.clone();
+            expected.sort_unstable();
+            assert_eq!(joined, expected, "{n} shards");
+            // Round-robin: slice sizes differ by at most one.
+            let sizes: Vec<usize> = (1..=n).map(|i| pairs(&rows, Some((i, n))).len()).collect();
+            assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+        }
+        assert_eq!(pairs(&rows, Some((2, 4))), vec![(0, 1), (1, 0)]);
+        assert_eq!(pairs(&rows, Some((1, 4))), vec![(0, 0), (0, 4), (2, 7)]);
+    }
+
+    #[test]
+    fn shard_argument_is_checked() {
+        assert_eq!(parse_shard("2/4").unwrap(), (2, 4));
+        for bad in ["0/4", "5/4", "2", "a/b", "1/0", ""] {
+            let err = parse_shard(bad).unwrap_err().to_string();
+            assert!(err.contains("--shard takes I/N"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn ninety_percent_of_the_seeds() {
+        assert_eq!(seeds_needed(10), 9);
+        assert_eq!(seeds_needed(1), 1);
+        assert_eq!(seeds_needed(3), 3);
+        assert_eq!(seeds_needed(20), 18);
+    }
+
+    fn report(returns: &[f64], threshold: f64) -> Report {
+        Report {
+            tier: "full".into(),
+            started: String::new(),
+            wall_seconds: 0.0,
+            shard: None,
+            passed: None,
+            runs: vec![RunResult {
+                name: "r".into(),
+                algo: "acer".into(),
+                env: "CartPole-v1".into(),
+                steps: 1,
+                row_seeds: (0..returns.len() as u64).collect(),
+                threshold,
+                tolerance: 10.0,
+                source: String::new(),
+                seeds: returns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &r)| SeedResult {
+                        seed: i as u64,
+                        final_return: r,
+                        wall_seconds: 0.0,
+                        curve: Vec::new(),
+                    })
+                    .collect(),
+                verdict: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn ten_seed_rule() {
+        // One seed of ten below: passes. Two: fails, although median and IQM are 500.
+        let mut one = report(
+            &[500., 500., 128., 500., 500., 500., 500., 500., 500., 500.],
+            475.0,
+        );
+        judge(&mut one, None);
+        assert_eq!(one.passed, Some(true));
+        let mut two = report(
+            &[500., 500., 128., 500., 500., 500., 500., 130., 500., 500.],
+            475.0,
+        );
+        judge(&mut two, None);
+        let v = two.runs[0].verdict.clone().unwrap();
+        assert_eq!(
+            (v.seeds_reaching, v.seeds_needed, v.median, v.iqm),
+            (8, 9, 500.0, 500.0)
+        );
+        assert_eq!(two.passed, Some(false));
+        // Nine of ten reaching means the middle six reach too, so for ten seeds the IQM clause
+        // never decides alone; the verdict still reports it.
+        let mut nine = report(
+            &[476., 476., 476., 476., 476., 476., 476., 476., 476., -1e4],
+            475.0,
+        );
+        judge(&mut nine, None);
+        let v = nine.runs[0].verdict.clone().unwrap();
+        assert!(v.iqm >= 475.0 && v.iqm_low <= v.iqm && v.iqm <= v.iqm_high);
+        assert_eq!(nine.passed, Some(true));
+        // A baseline IQM more than the tolerance above fails the row.
+        let mut base = report(&[500.0; 10], 475.0);
+        judge(&mut base, Some(&BTreeMap::from([("r".to_string(), 511.0)])));
+        assert_eq!(base.passed, Some(false));
+        judge(&mut base, Some(&BTreeMap::from([("r".to_string(), 509.0)])));
+        assert_eq!(base.passed, Some(true));
+    }
 }

@@ -1,7 +1,8 @@
-//! Faults a user's training meets, done to the real binary: `kill -9` at random moments (during
-//! training and during checkpoint writes, with checkpoints every few milliseconds), then the last
-//! checkpoint must load and `--resume` must continue; and Ctrl-C (SIGINT), which must stop the run
-//! at the next step with a final checkpoint and exit status 130.
+//! Faults a user's training meets, done to the real binary: `kill -9` at random moments (with
+//! checkpoints every few milliseconds), and `kill -9` on purpose inside each stage of a checkpoint
+//! write (held open by `RL_CHECKPOINT_PAUSE_MS`); after each the last checkpoint must load and
+//! `--resume` must continue. And Ctrl-C (SIGINT), SIGTERM and SIGHUP, which must stop the run at
+//! the next step with a final checkpoint and the shell's exit status.
 
 #![cfg(unix)]
 #![allow(
@@ -45,7 +46,11 @@ const RUNS: [(&str, &[&str]); 3] = [
 ];
 
 fn start(algo: &str, dir: &Path, extra: &[&str]) -> Child {
-    xtask()
+    start_with(xtask(), algo, dir, extra)
+}
+
+fn start_with(mut command: Command, algo: &str, dir: &Path, extra: &[&str]) -> Child {
+    command
         .args([
             "train",
             algo,
@@ -135,6 +140,104 @@ fn kill_9_at_random_moments_never_loses_the_last_checkpoint() {
         survived >= tries * 2 / 3,
         "too few kills landed after a checkpoint"
     );
+}
+
+/// The entries of a run's checkpoint folder: complete `step-…` folders and `.tmp-…` ones.
+fn checkpoint_entries(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let names: Vec<String> = std::fs::read_dir(dir.join("checkpoints"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (tmp, rest): (Vec<String>, Vec<String>) =
+        names.into_iter().partition(|n| n.starts_with(".tmp-"));
+    (
+        rest.into_iter()
+            .filter(|n| n.starts_with("step-"))
+            .collect(),
+        tmp,
+    )
+}
+
+/// `kill -9` while a checkpoint is half written, in both of its stages: while its files sit in
+/// the temporary folder without a manifest, and after the rename but before `LATEST` names it. The
+/// write is held open for 1.5 s by `RL_CHECKPOINT_PAUSE_MS`, so the kill lands there every time;
+/// the previous checkpoint must load and the run must resume from it.
+#[test]
+fn kill_9_inside_a_checkpoint_write_keeps_the_previous_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (algo, extra) in RUNS {
+        for stage in [
+            "files written, no manifest",
+            "renamed, LATEST not yet updated",
+        ] {
+            let dir = tmp.path().join(format!("{algo}-{}", stage.len()));
+            let mut command = xtask();
+            command.env(rl_nn::checkpoint::PAUSE_VARIABLE, "1500");
+            let mut child = start_with(command, algo, &dir, extra);
+            // Wait for a write in the wanted stage with a complete checkpoint before it.
+            let t0 = Instant::now();
+            let landed = loop {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(60),
+                    "{algo}: no checkpoint write in stage {stage:?} within 60 s"
+                );
+                let (complete, partial) = checkpoint_entries(&dir);
+                let latest = std::fs::read_to_string(dir.join("checkpoints/LATEST"))
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default();
+                let in_stage = if stage.starts_with("files") {
+                    !partial.is_empty() && !latest.is_empty()
+                } else {
+                    !latest.is_empty() && complete.iter().any(|n| *n > latest)
+                };
+                if in_stage {
+                    break latest;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            child.kill().unwrap(); // SIGKILL, inside the paused write
+            child.wait().unwrap();
+            let (complete, partial) = checkpoint_entries(&dir);
+            if stage.starts_with("files") {
+                assert!(
+                    !partial.is_empty(),
+                    "{algo}: the kill did not land mid-write"
+                );
+            } else {
+                assert!(complete.iter().any(|n| *n > landed), "{algo}: {complete:?}");
+            }
+            // LATEST still names the checkpoint before the interrupted one, and it loads.
+            let step = latest_step(&dir).unwrap();
+            assert_eq!(format!("step-{step:012}"), landed, "{algo} {stage}");
+            rl_runner::evaluate_run(&dir, 1, &Device::Cpu).unwrap_or_else(|e| {
+                panic!("{algo} {stage}: the last checkpoint does not load: {e}")
+            });
+            let target = step + if algo == "sac" { 50 } else { 2000 };
+            let out = xtask()
+                .args([
+                    "train",
+                    algo,
+                    "--no-progress",
+                    "--steps",
+                    &target.to_string(),
+                ])
+                .arg("--resume")
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{algo} {stage}: resume from step {step} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(latest_step(&dir).unwrap() >= target, "{algo} {stage}");
+            // The interrupted write's leftovers are gone.
+            assert!(checkpoint_entries(&dir).1.is_empty(), "{algo} {stage}");
+        }
+    }
 }
 
 /// Ctrl-C (SIGINT), SIGTERM (`docker stop`, Slurm, `timeout`) and SIGHUP (a closed terminal)

@@ -36,8 +36,11 @@
 //!   and the project's for Pendulum-v1 (continuous).
 //!
 //! The gradients with respect to the policy's statistics, the projection and their push through
-//! the network are computed explicitly (candle keeps no gradients of intermediate tensors), and
-//! checked against autograd in the tests.
+//! the network are computed explicitly (candle keeps no gradients of intermediate tensors). The
+//! tests check against autograd: for discrete actions the whole off-policy policy gradient (bias
+//! correction live, trust region projecting, `z*` pushed through softmax and network), the
+//! actor-critic limit and the critic's gradient; for continuous actions the Gaussian's score and
+//! KL gradients.
 
 mod agent;
 mod config;

@@ -237,6 +237,181 @@ fn the_critic_gradient_is_the_retrace_regression() {
     close(&ours[ours.len() - 2..], &q_head, "critic gradient");
 }
 
+/// The whole discrete policy gradient off-policy, by autograd and the paper's equations written
+/// independently of `discrete.rs`: data stored by one policy and learned by another, `c = 1`
+/// (so many `ρ > c` and the bias correction is live), `δ = 0.05` (so the trust region projects
+/// most rows). Per row, `ĝ` is autograd's gradient with respect to the probabilities `φ` of
+///
+/// `min(c, ρ_a) log φ_a (Q_ret − V) + Σ_b sg([1 − c/ρ_b]₊ φ_b) log φ_b (Q_b − V) + β H(φ)`,
+///
+/// `k` autograd's gradient of `KL(f_avg ‖ φ)`, `z* = ĝ − max(0, (kᵀĝ − δ)/‖k‖²) k` (eq. 13), and
+/// the parameters' gradient is autograd's of `−mean_i sg(z*_i)ᵀ f(·|s_i; θ)`: the projection
+/// pushed through the softmax and the network.
+#[test]
+fn off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autograd() {
+    let (c, delta, beta) = (1.0, 0.05, 0.01);
+    let config = AcerConfig {
+        correction_term: c,
+        delta,
+        ent_coef: beta,
+        q_coef: 0.0,
+        net_arch: vec![16, 16],
+        ..AcerConfig::default()
+    };
+    let n = 3;
+    let mut behaviour = Acer::new(
+        config.clone(),
+        3,
+        ActionSpec::Discrete { n },
+        &Device::Cpu,
+        7,
+    )
+    .unwrap();
+    let batch = on_policy_batch(&mut behaviour, 3, 5);
+    let agent = Acer::new(config, 3, ActionSpec::Discrete { n }, &Device::Cpu, 8).unwrap();
+    let (ours, metrics) = agent.discrete_gradients(&batch).unwrap();
+    assert!(metrics.trust_region_scale > 0.0);
+
+    let Nets::Discrete(net) = &agent.nets else {
+        panic!()
+    };
+    let Nets::Discrete(avg_net) = &agent.avg_nets else {
+        panic!()
+    };
+    let to_f64 = |t: &Tensor| crate::agent::to_f64(t).unwrap();
+    let rows = Rows::of(&batch).unwrap();
+    let n_rows = rows.b * rows.t;
+    let (logits, q) = net.forward(&rows.obs).unwrap();
+    let f = to_f64(&candle_nn::ops::softmax_last_dim(&logits).unwrap());
+    let f_avg =
+        to_f64(&candle_nn::ops::softmax_last_dim(&avg_net.forward(&rows.obs).unwrap().0).unwrap());
+    let q = to_f64(&q);
+    let mu = to_f64(&batch.behaviour);
+    let a: Vec<usize> = batch
+        .actions
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<u32>()
+        .unwrap()
+        .iter()
+        .map(|&a| a as usize)
+        .collect();
+    let rho: Vec<f64> = f
+        .iter()
+        .zip(&mu)
+        .map(|(f, m)| f / (m + crate::discrete::RHO_EPS))
+        .collect();
+    let v: Vec<f64> = (0..n_rows)
+        .map(|i| (0..n).map(|b| f[i * n + b] * q[i * n + b]).sum())
+        .collect();
+    let q_a: Vec<f64> = (0..n_rows).map(|i| q[i * n + a[i]]).collect();
+    let rho_a: Vec<f64> = (0..n_rows).map(|i| rho[i * n + a[i]]).collect();
+    assert!(
+        rho.iter().filter(|&&r| r > c).count() > n_rows / 4,
+        "ρ > c must be common"
+    );
+    let v_last = to_f64(&agent.values(&rows.last_obs).unwrap());
+    let v_final: Vec<(usize, f64)> = rows
+        .finals
+        .iter()
+        .map(|(i, o)| (*i, to_f64(&agent.values(o).unwrap())[0]))
+        .collect();
+    let next_v = rows.next_values(&v, &v_last, &v_final);
+    let q_ret = rows
+        .retrace(
+            &q_a,
+            &v,
+            &next_v,
+            &rl_math::returns::truncated_traces(&rho_a),
+            0.99,
+        )
+        .unwrap();
+
+    // ĝ and k per row by autograd in f64, with φ a leaf.
+    let dev = Device::Cpu;
+    let phi = Var::from_tensor(&Tensor::from_slice(&f, (n_rows, n), &dev).unwrap()).unwrap();
+    let col = |x: &[f64]| Tensor::from_slice(x, (n_rows, 1), &dev).unwrap();
+    let onehot: Vec<f64> = (0..n_rows * n)
+        .map(|j| f64::from(u8::from(j % n == a[j / n])))
+        .collect();
+    let onehot = Tensor::from_slice(&onehot, (n_rows, n), &dev).unwrap();
+    let log_phi = phi.as_tensor().log().unwrap();
+    let truncated_w: Vec<f64> = (0..n_rows)
+        .map(|i| rho_a[i].min(c) * (q_ret[i] - v[i]))
+        .collect();
+    let truncated_term =
+        (log_phi.mul(&onehot).unwrap().sum_keepdim(1).unwrap() * col(&truncated_w)).unwrap();
+    let correction_w: Vec<f64> = (0..n_rows * n)
+        .map(|j| (1.0 - c / rho[j]).max(0.0) * f[j] * (q[j] - v[j / n]))
+        .collect();
+    let correction = Tensor::from_slice(&correction_w, (n_rows, n), &dev).unwrap();
+    let correction_term = log_phi.mul(&correction).unwrap().sum_keepdim(1).unwrap();
+    let entropy = (phi.as_tensor() * &log_phi)
+        .unwrap()
+        .sum_keepdim(1)
+        .unwrap()
+        .neg()
+        .unwrap();
+    let objective =
+        ((truncated_term + correction_term).unwrap() + (entropy * beta).unwrap()).unwrap();
+    let g = to_f64(
+        &objective
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(phi.as_tensor())
+            .unwrap()
+            .clone(),
+    );
+    let f_avg_t = Tensor::from_slice(&f_avg, (n_rows, n), &dev).unwrap();
+    let kl = (&f_avg_t * (f_avg_t.log().unwrap() - &log_phi).unwrap())
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    let k = to_f64(&kl.backward().unwrap().get(phi.as_tensor()).unwrap().clone());
+    let mut z = vec![0.0; n_rows * n];
+    let mut projected = 0;
+    for i in 0..n_rows {
+        let r = i * n..(i + 1) * n;
+        let kg: f64 = r.clone().map(|j| k[j] * g[j]).sum();
+        let kk: f64 = r.clone().map(|j| k[j] * k[j]).sum();
+        let scale = ((kg - delta) / kk).max(0.0);
+        projected += usize::from(scale > 0.0);
+        for j in r {
+            z[j] = g[j] - scale * k[j];
+        }
+    }
+    assert!(
+        projected > n_rows / 2,
+        "{projected} of {n_rows} rows projected"
+    );
+
+    // Push sg(z*) through softmax and network by autograd.
+    let z: Vec<f32> = z.iter().map(|&x| x as f32).collect();
+    let z = Tensor::from_slice(&z, (n_rows, n), &dev).unwrap();
+    let logits = net
+        .pi
+        .forward(&net.body.forward(&rows.obs).unwrap())
+        .unwrap();
+    // (candle's fused softmax_last_dim has no backward pass; the composed softmax does.)
+    let probs = candle_nn::ops::softmax(&logits, D::Minus1).unwrap();
+    let loss = ((probs * z).unwrap().sum_all().unwrap() / -(n_rows as f64)).unwrap();
+    let grads = loss.backward().unwrap();
+    let autograd: Vec<Tensor> = agent
+        .params
+        .params()
+        .iter()
+        .map(|(_, var)| {
+            grads
+                .get(var.as_tensor())
+                .cloned()
+                .unwrap_or_else(|| var.as_tensor().zeros_like().unwrap())
+        })
+        .collect();
+    close(&ours, &autograd, "off-policy ACER gradient");
+}
+
 /// Per-row terms for a random batch of `rows` steps over `n` actions, with every `ρ ≤ c_max`.
 #[allow(clippy::type_complexity, reason = "a test fixture")]
 fn random_terms(

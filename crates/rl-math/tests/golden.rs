@@ -10,6 +10,7 @@
 )]
 
 use candle_core::{DType, Device, Tensor, Var};
+use rl_math::SeededRng;
 use rl_math::clip::clip_grad_norm;
 use rl_math::distributions::{Categorical, DiagGaussian, LogStdBounds, TanhGaussian};
 use rl_math::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, RmsPropStyle};
@@ -310,6 +311,101 @@ fn retrace_matches_baselines_q_retrace() {
         let got = retrace(&traj, &q, &traces, gamma).unwrap();
         assert_values(&got, &flat(&g[key]), 1e-10, key);
     }
+}
+
+/// OpenAI Baselines' `q_retrace` (baselines/acer/acer.py) transcribed line for line for one env:
+/// `vs` holds the `n + 1` values `V(s_0) … V(s_n)`, `ds` the done flags (Baselines knows no
+/// truncation), and the traces are `min(1, ρ)`.
+fn baselines_q_retrace(
+    rs: &[f64],
+    ds: &[f64],
+    q_is: &[f64],
+    vs: &[f64],
+    rho_i: &[f64],
+    gamma: f64,
+) -> Vec<f64> {
+    let nsteps = rs.len();
+    let rho_bar: Vec<f64> = rho_i.iter().map(|r| r.min(1.0)).collect();
+    let v_final = vs[nsteps];
+    let mut qret = v_final;
+    let mut qrets = Vec::new();
+    for i in (0..nsteps).rev() {
+        qret = rs[i] + gamma * qret * (1.0 - ds[i]);
+        qrets.push(qret);
+        qret = (rho_bar[i] * (qret - q_is[i])) + vs[i];
+    }
+    qrets.reverse();
+    qrets
+}
+
+/// An oracle that does not share the Rust code's control flow: on episodes that only terminate
+/// (Baselines' setting), `retrace` with `min(1, ρ)` traces equals the transcription above.
+#[test]
+fn retrace_equals_baselines_q_retrace_transcribed() {
+    let mut rng = SeededRng::new(11);
+    let normals = |rng: &mut SeededRng, n: usize| -> Vec<f64> {
+        rng.normal_vec(n).into_iter().map(f64::from).collect()
+    };
+    for case in 0..20 {
+        let n = 1 + case % 9;
+        let rs = normals(&mut rng, n);
+        let q_is = normals(&mut rng, n);
+        let vs = normals(&mut rng, n + 1);
+        let rho: Vec<f64> = normals(&mut rng, n).iter().map(|x| x.exp()).collect();
+        // Terminations anywhere, the last step included, about one step in four.
+        let ds: Vec<f64> = normals(&mut rng, n)
+            .iter()
+            .map(|x| f64::from(u8::from(*x > 0.67)))
+            .collect();
+        let terminated: Vec<bool> = ds.iter().map(|&d| d == 1.0).collect();
+        let traj = Trajectory {
+            rewards: &rs,
+            values: &vs[..n],
+            next_values: &vs[1..],
+            terminated: &terminated,
+            truncated: &vec![false; n],
+        };
+        let ours = retrace(&traj, &q_is, &truncated_traces(&rho), 0.97).unwrap();
+        let theirs = baselines_q_retrace(&rs, &ds, &q_is, &vs, &rho, 0.97);
+        assert_values(
+            &ours,
+            &theirs,
+            1e-12,
+            &format!("case {case} (dones {ds:?})"),
+        );
+    }
+}
+
+/// Truncation, which Baselines does not model, worked by hand on three steps (γ = ½, traces ½):
+/// the truncated step bootstraps from the value of its true final observation (8), not from the
+/// next segment's Retrace value and not from nothing.
+#[test]
+fn retrace_through_a_truncation_by_hand() {
+    let traj = |terminated: [bool; 3], truncated: [bool; 3]| {
+        let t = Trajectory {
+            rewards: &[1.0, 2.0, 3.0],
+            values: &[10.0, 20.0, 30.0],
+            next_values: &[20.0, 8.0, 40.0],
+            terminated: &terminated,
+            truncated: &truncated,
+        };
+        retrace(&t, &[4.0, 5.0, 6.0], &[0.5; 3], 0.5).unwrap()
+    };
+    // Step 2: 3 + ½·40 = 23, carried as ½(23 − 6) + 30 = 38.5 (not used: step 1 ended).
+    // Step 1, truncated: 2 + ½·8 = 6, carried as ½(6 − 5) + 20 = 20.5.
+    // Step 0: 1 + ½·20.5 = 11.25.
+    assert_eq!(
+        traj([false; 3], [false, true, false]),
+        vec![11.25, 6.0, 23.0]
+    );
+    // Terminated at step 1 instead: 2, carried as ½(2 − 5) + 20 = 18.5; step 0: 1 + 9.25.
+    assert_eq!(
+        traj([false, true, false], [false; 3]),
+        vec![10.25, 2.0, 23.0]
+    );
+    // Neither: step 1 takes step 2's carried value: 2 + ½·38.5 = 21.25; step 0: 1 + ½(½(21.25 −
+    // 5) + 20) = 15.0625.
+    assert_eq!(traj([false; 3], [false; 3]), vec![15.0625, 21.25, 23.0]);
 }
 
 /// The golden optimizers' problem: `mean((x Wᵀ + b − y)²) + 0.1 Σ sin(W)`.

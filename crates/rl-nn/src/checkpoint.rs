@@ -16,6 +16,22 @@ use rl_math::persist::{DATA_FILE_LIMIT, read_bounded, write_atomically};
 
 use crate::{NnError, Result};
 
+/// The variable that makes every checkpoint write pause (see [`CheckpointDir::save`]).
+pub const PAUSE_VARIABLE: &str = "RL_CHECKPOINT_PAUSE_MS";
+
+/// With `RL_CHECKPOINT_PAUSE_MS=N` in the environment, a checkpoint write sleeps `N` ms twice:
+/// once after its files are written and before its manifest (the folder still has its temporary
+/// name), once after the rename and before `LATEST` names it. The fault tests
+/// (`xtask/tests/faults.rs`) use it to land `kill -9` inside a checkpoint write on purpose, not by
+/// chance. Unset (always, outside those tests), nothing pauses.
+fn pause_for_fault_tests() {
+    static PAUSE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| std::env::var(PAUSE_VARIABLE).ok()?.parse().ok());
+    if let Some(ms) = pause {
+        std::thread::sleep(std::time::Duration::from_millis(*ms));
+    }
+}
+
 /// The folder holding a run's checkpoints.
 #[derive(Debug, Clone)]
 pub struct CheckpointDir {
@@ -34,7 +50,8 @@ impl CheckpointDir {
     }
 
     /// Writes checkpoint `name`: `write` fills a fresh temporary folder, which then becomes
-    /// `root/name` and `LATEST`. Older checkpoints beyond the newest `keep` are deleted.
+    /// `root/name` and `LATEST`. Older checkpoints beyond the newest `keep` are deleted. (With
+    /// [`PAUSE_VARIABLE`] set, the write pauses twice on its way, for the fault tests.)
     pub fn save(
         &self,
         name: &str,
@@ -54,7 +71,11 @@ impl CheckpointDir {
             std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        if let Err(e) = write(&tmp).and_then(|()| write_manifest(&tmp)) {
+        let written = write(&tmp).and_then(|()| {
+            pause_for_fault_tests();
+            write_manifest(&tmp)
+        });
+        if let Err(e) = written {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -65,6 +86,7 @@ impl CheckpointDir {
         }
         std::fs::rename(&tmp, &dest).map_err(|e| io(&dest, e))?;
         sync_dir(&self.root);
+        pause_for_fault_tests();
         write_atomically(&self.root.join("LATEST"), format!("{name}\n").as_bytes())?;
         self.prune(keep.max(1), name);
         Ok(dest)

@@ -31,6 +31,7 @@ pub mod logs;
 pub mod plot;
 mod runner;
 mod signals;
+pub mod stats;
 pub mod tensorboard;
 pub mod video;
 

@@ -13,7 +13,7 @@ use rl_envs::probe::{Probe, ProbeEnv};
 use rl_envs::{Action, BoxSpace, Env, EnvError, Space, Step, make};
 use rl_math::SeededRng;
 use rl_sac::config::EntCoef;
-use rl_sac::losses::{actor_loss, critic_loss};
+use rl_sac::losses::{actor_loss, critic_loss, soft_td_target, temperature_loss};
 use rl_sac::networks::critic_input;
 use rl_sac::{Sac, SacConfig, SacError, SacTrainer, UpdateMetrics};
 
@@ -160,11 +160,23 @@ fn alpha_moves_toward_the_target_entropy() {
     );
 }
 
+/// The discount of a probe's run: 0.5 on the discounting probe, where `V(0) = γ` must then come
+/// out as 0.5, far from the 1.0 of a learner that ignores γ and the 0.25 of one that applies it
+/// twice (with γ = 0.99 all three lie within the tolerance); the learner's default elsewhere.
+fn probe_gamma(probe: Probe, default: f64) -> f64 {
+    if probe == Probe::DiscountedTwoStep {
+        0.5
+    } else {
+        default
+    }
+}
+
 /// Trains on a continuous probe and returns the trainer.
 fn train_probe(probe: Probe, steps: usize) -> SacTrainer<ProbeEnv> {
     let env = ProbeEnv::new(probe, true);
     let config = small(SacConfig {
         ent_coef: EntCoef::Fixed(0.01),
+        gamma: probe_gamma(probe, SacConfig::default().gamma),
         ..SacConfig::default()
     });
     let agent = Sac::for_env(config, &env, &Device::Cpu, 0).unwrap();
@@ -193,8 +205,8 @@ fn policy_and_value(trainer: &mut SacTrainer<ProbeEnv>, s: f32) -> (f32, f64) {
 
 #[test]
 fn sac_solves_every_continuous_probe() {
-    let gamma = SacConfig::default().gamma;
     for probe in Probe::ALL {
+        let gamma = probe_gamma(probe, SacConfig::default().gamma);
         let mut trainer = train_probe(probe, 1200);
         let reference = ProbeEnv::new(probe, true);
         let observations: &[f32] = match probe {
@@ -401,7 +413,150 @@ fn unsupported_spaces_and_combinations_are_refused() {
         empty.to_string().contains("at least one component"),
         "{empty}"
     );
-    let unbounded = make("MountainCar-v0").unwrap();
-    assert!(Sac::for_env(SacConfig::default(), &unbounded, &Device::Cpu, 0).is_ok());
-    let _ = BoxSpace::uniform(-1.0, 1.0, 1);
+}
+
+/// SAC squashes its actions into `[low, high]` with tanh, so an action space without bounds has
+/// no squashing to match: the agent refuses it by name.
+#[test]
+fn an_unbounded_box_is_refused() {
+    struct Unbounded {
+        obs: Space,
+        act: Space,
+    }
+    impl Env for Unbounded {
+        fn id(&self) -> &str {
+            "Unbounded-v0"
+        }
+        fn observation_space(&self) -> &Space {
+            &self.obs
+        }
+        fn action_space(&self) -> &Space {
+            &self.act
+        }
+        fn reset(&mut self, _seed: Option<u64>) -> Result<&[f32], EnvError> {
+            Ok(&[0.0])
+        }
+        fn step(&mut self, _action: Action<'_>) -> Result<Step<'_>, EnvError> {
+            unreachable!("never stepped")
+        }
+    }
+    let env = Unbounded {
+        obs: Space::Box(BoxSpace::uniform(-1.0, 1.0, 1).unwrap()),
+        act: Space::Box(BoxSpace::uniform(f32::NEG_INFINITY, f32::INFINITY, 1).unwrap()),
+    };
+    let err = Sac::for_env(SacConfig::default(), &env, &Device::Cpu, 0).unwrap_err();
+    assert!(err.to_string().contains("bounded"), "{err}");
+    // A bounded box of the same width is accepted.
+    let bounded = Unbounded {
+        act: Space::Box(BoxSpace::uniform(-2.0, 2.0, 1).unwrap()),
+        ..env
+    };
+    assert!(Sac::for_env(SacConfig::default(), &bounded, &Device::Cpu, 0).is_ok());
+}
+
+/// Eq. (5)'s target worked by hand: `r + γ (1 − d) (min(Q̄1, Q̄2) − α log π)`.
+#[test]
+fn soft_td_target_by_hand() {
+    let t = |v: &[f32]| Tensor::new(v, &Device::Cpu).unwrap();
+    let y = soft_td_target(
+        &t(&[1.0, 2.0, -1.0]),
+        &t(&[0.0, 1.0, 0.0]),
+        &t(&[3.0, 5.0, -2.0]),
+        &t(&[4.0, 1.0, -3.0]),
+        &t(&[-1.0, 0.5, 2.0]),
+        0.25,
+        0.5,
+    )
+    .unwrap();
+    // 1 + 0.5 (3 + 0.25); 2 (terminated: no bootstrap); −1 + 0.5 (−3 − 0.5).
+    assert_eq!(y.to_vec1::<f32>().unwrap(), vec![2.625, 2.0, -2.75]);
+}
+
+/// Eq. (18) worked by hand: `J(α) = mean(−log α (log π + H̄))`, and its gradient with respect to
+/// `log α` is `−mean(log π + H̄)`, which lowers α when the policy's entropy is above the target.
+#[test]
+fn temperature_loss_by_hand() {
+    let log_alpha = candle_core::Var::new(&[0.5f32.ln()], &Device::Cpu).unwrap();
+    let log_prob = Tensor::new(&[-1.0f32, -3.0], &Device::Cpu).unwrap();
+    let loss = temperature_loss(log_alpha.as_tensor(), &log_prob, -1.0).unwrap();
+    // log π + H̄ = [−2, −4], mean −3: J = 3 log 0.5.
+    assert!((scalar(&loss) - 3.0 * 0.5f64.ln()).abs() < 1e-6);
+    let grads = loss.backward().unwrap();
+    let g = grads
+        .get(log_alpha.as_tensor())
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    // Entropy −log π ≈ 2 above the target 1: the gradient is +3, so a descent step lowers α.
+    assert_eq!(g, vec![3.0]);
+}
+
+/// The same 64 transitions stored as truncated, as neither, and as terminated: a truncated
+/// transition bootstraps from its next observation exactly like an unfinished one, and a
+/// terminated one does not, so its update differs.
+#[test]
+fn a_truncated_transition_bootstraps_and_a_terminated_one_does_not() {
+    let batch_with = |terminated: bool, truncated: bool| {
+        let mut buf = ReplayBuffer::new(64, 3, ONE).unwrap();
+        let mut rng = SeededRng::new(9);
+        for _ in 0..64 {
+            let (obs, next) = (rng.normal_vec(3), rng.normal_vec(3));
+            let a = rng.normal_vec(1)[0].tanh();
+            buf.push(Transition {
+                obs: &obs,
+                action: &[a],
+                reward: f64::from(obs[0]),
+                next_obs: &next,
+                terminated,
+                truncated,
+            })
+            .unwrap();
+        }
+        buf.gather(&(0..64).collect::<Vec<_>>(), &Device::Cpu)
+            .unwrap()
+    };
+    let updated = |terminated: bool, truncated: bool| {
+        let mut sac = Sac::new(small(SacConfig::default()), 3, ONE, &Device::Cpu, 0).unwrap();
+        let metrics = sac.update(&batch_with(terminated, truncated)).unwrap();
+        (
+            metrics.critic_loss,
+            sac.params().0.named_tensors("").unwrap(),
+        )
+    };
+    let flat = |named: &[(String, Tensor)]| -> Vec<f32> {
+        named
+            .iter()
+            .flat_map(|(_, t)| t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+            .collect()
+    };
+    let (loss_open, open) = updated(false, false);
+    let (loss_truncated, truncated) = updated(false, true);
+    let (loss_terminated, terminated) = updated(true, false);
+    assert_eq!(loss_truncated, loss_open);
+    assert_eq!(flat(&truncated), flat(&open));
+    assert_ne!(loss_terminated, loss_open);
+    assert_ne!(flat(&terminated), flat(&open));
+}
+
+/// Through the trainer: Pendulum's 200-step time limit truncates, and the stored transition keeps
+/// the flag as truncated (not terminated) with the true last observation as `next_obs`.
+#[test]
+fn the_trainer_stores_a_time_limit_as_a_truncation() {
+    let mut trainer = pendulum_trainer(2);
+    for _ in 0..201 {
+        trainer.step().unwrap();
+    }
+    let batch = trainer
+        .buffer()
+        .gather(&(0..201).collect::<Vec<_>>(), &Device::Cpu)
+        .unwrap();
+    let flags = |t: &Tensor| t.to_vec1::<f32>().unwrap();
+    let (terminated, truncated) = (flags(&batch.terminated), flags(&batch.truncated));
+    assert!(terminated.iter().all(|&d| d == 0.0));
+    let ends: Vec<usize> = (0..201).filter(|&i| truncated[i] == 1.0).collect();
+    assert_eq!(ends, vec![199]);
+    // The next transition starts a new episode: its observation is not the truncated one's next.
+    let next = batch.next_obs.get(199).unwrap().to_vec1::<f32>().unwrap();
+    let after = batch.obs.get(200).unwrap().to_vec1::<f32>().unwrap();
+    assert_ne!(next, after);
 }

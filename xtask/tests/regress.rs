@@ -1,0 +1,137 @@
+//! `cargo xtask regress --shard I/N` then `regress merge`: the joined slices are the report an
+//! unsharded run writes (every number but the timings), verdicts included.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a panic is a test failure"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Two short rows (one that passes, one whose threshold no run reaches) over five seeds.
+const TABLE: &str = r#"
+[[run]]
+name = "tiny-a2c"
+tiers = ["full"]
+algo = "a2c"
+env = "CartPole-v1"
+steps = 1_600
+seeds = [0, 1, 2]
+threshold = 5.0
+set = ["run.eval_freq=800", "run.eval_episodes=2"]
+source = "test"
+
+[[run]]
+name = "tiny-acer"
+tiers = ["full"]
+algo = "acer"
+env = "CartPole-v1"
+steps = 1_600
+seeds = [3, 4]
+threshold = 1e6
+set = ["run.eval_freq=800", "run.eval_episodes=2"]
+source = "test"
+"#;
+
+fn regress(args: &[&str], table: &Path, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .env("RAYON_NUM_THREADS", "1")
+        .arg("regress")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .arg("--table")
+        .arg(table)
+        .output()
+        .unwrap()
+}
+
+/// The report without what depends on the clock.
+fn numbers(path: &Path) -> Value {
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    report["started"] = Value::Null;
+    report["wall_seconds"] = Value::Null;
+    for run in report["runs"].as_array_mut().unwrap() {
+        for seed in run["seeds"].as_array_mut().unwrap() {
+            seed["wall_seconds"] = Value::Null;
+        }
+    }
+    report
+}
+
+#[test]
+fn merged_shards_are_the_unsharded_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table.toml");
+    std::fs::write(&table, TABLE).unwrap();
+
+    let whole = regress(&["--tier", "full"], &table, &dir.path().join("whole"));
+    let stderr = String::from_utf8_lossy(&whole.stderr);
+    assert!(!whole.status.success(), "tiny-acer cannot pass: {stderr}");
+    assert!(
+        stderr.contains("regression tier full failed: tiny-acer"),
+        "{stderr}"
+    );
+
+    let mut parts = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = dir.path().join(format!("shard-{}", &shard[..1]));
+        let run = regress(&["--tier", "full", "--shard", shard], &table, &out);
+        assert!(
+            run.status.success(),
+            "a shard is not judged: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let part = numbers(&out.join("report.json"));
+        assert_eq!(part["shard"], shard);
+        assert_eq!(part["passed"], Value::Null);
+        parts.push(out.join("report.json"));
+    }
+
+    // The slices in any order.
+    let merged_dir = dir.path().join("merged");
+    let merged = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args([&parts[2], &parts[0], &parts[1]])
+        .arg("--out")
+        .arg(&merged_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(!merged.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("regression tier full failed: tiny-acer"),
+        "{stderr}"
+    );
+
+    let whole = numbers(&dir.path().join("whole/report.json"));
+    assert_eq!(numbers(&merged_dir.join("report.json")), whole);
+    assert_eq!(whole["runs"][0]["verdict"]["passed"], true);
+    assert_eq!(whole["runs"][0]["seeds"].as_array().unwrap().len(), 3);
+    assert!(merged_dir.join("curves.png").is_file());
+
+    // A missing slice, or one given twice, is an error that says so.
+    let missing = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args([&parts[0], &parts[1]])
+        .arg("--out")
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("no report has seeds"), "{stderr}");
+    let twice = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args([&parts[0], &parts[1], &parts[2], &parts[0]])
+        .arg("--out")
+        .arg(dir.path().join("twice"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(stderr.contains("is in two reports"), "{stderr}");
+}
