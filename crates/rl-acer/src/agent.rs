@@ -16,6 +16,7 @@
 //! Discrete and continuous updates live in [`discrete`](crate::discrete) and
 //! [`continuous`](crate::continuous).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -82,6 +83,8 @@ pub struct Acer {
     pub(crate) avg_log_std: Option<Var>,
     pub(crate) opt: RmsProp,
     pub(crate) rng: SeededRng,
+    /// Draws for the next continuous update instead of `rng`'s (`set_update_noise`).
+    pub(crate) noise: Option<Vec<f32>>,
     pub(crate) updates: u64,
 }
 
@@ -119,6 +122,20 @@ impl Acer {
         device: &Device,
         seed: u64,
     ) -> Result<Self> {
+        Self::with_dtype(config, obs_dim, action, device, DType::F32, seed)
+    }
+
+    /// [`Acer::new`] with parameters of `dtype` (`F32` for training; `F64` to compare one update
+    /// with a float64 reference, as `tests/golden.rs` does). Observations, actions and behaviour
+    /// statistics still come in `f32` and are converted.
+    pub fn with_dtype(
+        config: AcerConfig,
+        obs_dim: usize,
+        action: ActionSpec,
+        device: &Device,
+        dtype: DType,
+        seed: u64,
+    ) -> Result<Self> {
         config.validate()?;
         // The networks (and ACER's average network) on a rollout of n_envs × n_steps rows.
         rl_math::memory::check_fits(
@@ -138,7 +155,7 @@ impl Acer {
             )));
         }
         let mut rng = SeededRng::new(seed);
-        let mut params = ParamStore::new(device, DType::F32);
+        let mut params = ParamStore::new(device, dtype);
         let (act, arch) = (config.activation_fn, config.net_arch.clone());
         let (nets, log_std) = match action {
             ActionSpec::Discrete { n } => (
@@ -154,7 +171,7 @@ impl Acer {
             ),
             ActionSpec::Continuous { dim } => {
                 let net = ContinuousNet::new(&mut params, obs_dim, dim, &arch, act, &mut rng)?;
-                let init = Tensor::full(config.log_std_init as f32, dim, device)?;
+                let init = Tensor::full(config.log_std_init, dim, device)?.to_dtype(dtype)?;
                 let log_std = params.insert("log_std", &init)?;
                 (Nets::Continuous(net), Some(log_std))
             }
@@ -187,8 +204,26 @@ impl Acer {
             avg_log_std,
             opt,
             rng,
+            noise: None,
             updates: 0,
         })
+    }
+
+    /// Makes the next continuous update use `eps` as its standard-normal draws instead of drawing
+    /// them from the agent's generator: `(n_samples + 1) · N · d` values (`N = B·T` rows), the
+    /// SDN's samples `u_1 … u_n` and then the bias correction's `a'`, each block row by row. For
+    /// checking one update against a reference computed elsewhere (`tests/golden.rs`).
+    pub fn set_update_noise(&mut self, eps: Vec<f32>) {
+        self.noise = Some(eps);
+    }
+
+    /// Replaces the parameters of the networks and of the average network with `tensors`, named as
+    /// in a checkpoint: `params/<name>` and `average/<name>` for every name of
+    /// [`Acer::params`] (weights trained elsewhere, or a reference test's).
+    pub fn load_parameters(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        self.params.load_named("params/", tensors)?;
+        self.avg_params.load_named("average/", tensors)?;
+        Ok(())
     }
 
     /// The hyperparameters.
@@ -221,6 +256,12 @@ impl Acer {
         &self.params
     }
 
+    /// The average network's parameters (`θ_a`, the trust region's reference), named as
+    /// [`Acer::params`].
+    pub fn average_params(&self) -> &ParamStore {
+        &self.avg_params
+    }
+
     /// Values the behaviour distribution takes per step (`n` probabilities, or `2·dim`).
     pub fn behaviour_width(&self) -> usize {
         match self.action {
@@ -233,6 +274,7 @@ impl Acer {
     /// `deterministic`), with the behaviour distribution they were drawn from.
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Acted> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
+        let obs = &obs.to_dtype(self.params.dtype())?;
         match &self.nets {
             Nets::Discrete(net) => {
                 let (logits, _) = net.forward(obs)?;
@@ -244,7 +286,7 @@ impl Acer {
                 };
                 Ok(Acted {
                     actions: a.iter().map(|&i| i as f32).collect(),
-                    behaviour: pi.probs()?.flatten_all()?.to_vec1()?,
+                    behaviour: pi.probs()?.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
                 })
             }
             Nets::Continuous(net) => {
@@ -259,8 +301,8 @@ impl Acer {
                 let std = pi.log_std().exp()?;
                 let behaviour = Tensor::cat(&[&mean, &std], 1)?;
                 Ok(Acted {
-                    actions: a.flatten_all()?.to_vec1()?,
-                    behaviour: behaviour.flatten_all()?.to_vec1()?,
+                    actions: a.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
+                    behaviour: behaviour.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
                 })
             }
         }
@@ -276,6 +318,7 @@ impl Acer {
     /// `V(s)` for a batch of observations (discrete: `Σ_a f(a|s) Q(s, a)`).
     pub fn values(&self, obs: &Tensor) -> Result<Tensor> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
+        let obs = &obs.to_dtype(self.params.dtype())?;
         match &self.nets {
             Nets::Discrete(net) => {
                 let (logits, q) = net.forward(obs)?;
@@ -471,6 +514,21 @@ impl Rows {
             finals,
             b,
             t,
+        })
+    }
+
+    /// The observations in `dtype` (the parameters').
+    pub(crate) fn cast(self, dtype: DType) -> Result<Self> {
+        let finals = self
+            .finals
+            .into_iter()
+            .map(|(i, o)| Ok((i, o.to_dtype(dtype)?)))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            obs: self.obs.to_dtype(dtype)?,
+            last_obs: self.last_obs.to_dtype(dtype)?,
+            finals,
+            ..self
         })
     }
 

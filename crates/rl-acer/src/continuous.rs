@@ -80,7 +80,8 @@ impl Acer {
             ));
         };
         let cfg = self.config.clone();
-        let rows = Rows::of(batch)?;
+        let dtype = self.params.dtype();
+        let rows = Rows::of(batch)?.cast(dtype)?;
         let n_rows = rows.b * rows.t;
         let nf = n_rows as f64;
         let d = self.action.size();
@@ -124,7 +125,16 @@ impl Acer {
         // 2. The SDN: A at [s, a_t], at n samples [s, u_j] and at one [s, a'] for the bias
         //    correction, all in one pass (rows: taken, then u_1 … u_n, then a').
         let draws = (n_samples + 1) * n_rows * d;
-        let eps = self.rng.normal_vec(draws);
+        let eps = match self.noise.take() {
+            Some(eps) if eps.len() == draws => eps,
+            Some(eps) => {
+                return Err(AcerError::Config(format!(
+                    "set_update_noise gave {} draws, this update takes {draws}",
+                    eps.len()
+                )));
+            }
+            None => self.rng.normal_vec(draws),
+        };
         let sampled: Vec<f64> = (0..draws)
             .map(|k| {
                 let (i, j) = ((k / d) % n_rows, k % d);
@@ -132,8 +142,9 @@ impl Acer {
             })
             .collect();
         let obs_rep = rows.obs.repeat((n_samples + 2, 1))?;
-        let all_actions: Vec<f32> = actions.iter().chain(&sampled).map(|&x| x as f32).collect();
-        let all_actions = Tensor::from_vec(all_actions, ((n_samples + 2) * n_rows, d), &device)?;
+        let all_actions: Vec<f64> = actions.iter().chain(&sampled).copied().collect();
+        let all_actions = Tensor::from_vec(all_actions, ((n_samples + 2) * n_rows, d), &device)?
+            .to_dtype(dtype)?;
         let (adv_t, adv_trace) = net
             .advantage
             .forward_traced(&state_action(&obs_rep, &all_actions)?)?;
@@ -160,7 +171,7 @@ impl Acer {
 
         // 4. ĝ, k and z* per row; the policy's gradients −(1/N) z*.
         let c = cfg.correction_term;
-        let mut grad_mean = vec![0f32; n_rows * d];
+        let mut grad_mean = vec![0f64; n_rows * d];
         let mut grad_log_std = vec![0f64; d];
         let (mut objective, mut tr_scale) = (0.0, 0.0);
         let entropy_per_row: f64 = log_std
@@ -204,7 +215,7 @@ impl Acer {
                 }
             }
             for j in 0..d {
-                grad_mean[i * d + j] = (-g[j] / nf) as f32;
+                grad_mean[i * d + j] = -g[j] / nf;
                 grad_log_std[j] -= g[d + j] / nf;
             }
         }
@@ -212,24 +223,26 @@ impl Acer {
 
         // 5. The critic: ½ (Q_ret − Q̃)² + ½ (V_target − V)², scaled by q_coef. ∂/∂V gets both
         //    terms (Q̃ contains V); ∂/∂A(s, a_t) = e_q, ∂/∂A(s, u_j) = −e_q / n.
-        let mut grad_v = vec![0f32; n_rows];
-        let mut grad_adv = vec![0f32; (n_samples + 2) * n_rows];
+        let mut grad_v = vec![0f64; n_rows];
+        let mut grad_adv = vec![0f64; (n_samples + 2) * n_rows];
         let mut q_loss = 0.0;
         for i in 0..n_rows {
             let v_target = rho[i].min(1.0) * (q_ret[i] - q_tilde[i]) + v[i];
             let (e_q, e_v) = (q_tilde[i] - q_ret[i], v[i] - v_target);
             q_loss += 0.5 * (e_q * e_q + e_v * e_v) / nf;
             let s = cfg.q_coef / nf;
-            grad_v[i] = (s * (e_q + e_v)) as f32;
-            grad_adv[i] = (s * e_q) as f32;
+            grad_v[i] = s * (e_q + e_v);
+            grad_adv[i] = s * e_q;
             for j in 1..=n_samples {
-                grad_adv[j * n_rows + i] = (-s * e_q / n_samples as f64) as f32;
+                grad_adv[j * n_rows + i] = -s * e_q / n_samples as f64;
             }
         }
 
-        let grad_mean = Tensor::from_vec(grad_mean, (n_rows, d), &device)?;
-        let grad_v = Tensor::from_vec(grad_v, (n_rows, 1), &device)?;
-        let grad_adv = Tensor::from_vec(grad_adv, ((n_samples + 2) * n_rows, 1), &device)?;
+        // Built in f64 and cast to the parameters' dtype (for f32, the same rounding as `as f32`).
+        let grad_mean = Tensor::from_vec(grad_mean, (n_rows, d), &device)?.to_dtype(dtype)?;
+        let grad_v = Tensor::from_vec(grad_v, (n_rows, 1), &device)?.to_dtype(dtype)?;
+        let grad_adv =
+            Tensor::from_vec(grad_adv, ((n_samples + 2) * n_rows, 1), &device)?.to_dtype(dtype)?;
         let mut grads = net
             .mean
             .backward(&mean_trace, &grad_mean, true, false)?
@@ -240,8 +253,9 @@ impl Acer {
                 .backward(&adv_trace, &grad_adv, true, false)?
                 .params,
         );
-        let grad_log_std: Vec<f32> = grad_log_std.iter().map(|&x| x as f32).collect();
-        grads.push(Some(Tensor::from_vec(grad_log_std, d, &device)?));
+        grads.push(Some(
+            Tensor::from_vec(grad_log_std, d, &device)?.to_dtype(dtype)?,
+        ));
         let metrics = AcerMetrics {
             policy_loss: -objective / nf,
             q_loss,

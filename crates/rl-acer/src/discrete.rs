@@ -51,7 +51,8 @@ impl Acer {
             ));
         };
         let cfg = &self.config;
-        let rows = Rows::of(batch)?;
+        let dtype = self.params.dtype();
+        let rows = Rows::of(batch)?.cast(dtype)?;
         let n_rows = rows.b * rows.t;
         let n = self.behaviour_width();
         let nf = n_rows as f64;
@@ -97,14 +98,14 @@ impl Acer {
 
         // 3–4. ĝ, k, the projection, per row; then ∂L/∂logits = −(1/N) f ⊙ (z − fᵀz).
         let terms = self.discrete_terms(&f, &f_avg, &q, &v, &rho, &actions, &q_ret);
-        let mut grad_logits = vec![0f32; n_rows * n];
+        let mut grad_logits = vec![0f64; n_rows * n];
         let (mut objective, mut entropy, mut tr_scale) = (0.0, 0.0, 0.0);
         for i in 0..n_rows {
             let r = i * n..(i + 1) * n;
             let (fi, zi) = (&f[r.clone()], &terms.z[r.clone()]);
             let fz: f64 = fi.iter().zip(zi).map(|(f, z)| f * z).sum();
             for b in 0..n {
-                grad_logits[i * n + b] = (-fi[b] * (zi[b] - fz) / nf) as f32;
+                grad_logits[i * n + b] = -fi[b] * (zi[b] - fz) / nf;
             }
             // What the gradient climbs, for logging: the truncated term, the bias correction and
             // the entropy bonus (their values, the coefficients held fixed).
@@ -124,16 +125,17 @@ impl Acer {
         }
 
         // 5. The critic: q_coef · ½ mean((sg(Q_ret) − Q(s, a))²), gradient on the taken action.
-        let mut grad_q = vec![0f32; n_rows * n];
+        let mut grad_q = vec![0f64; n_rows * n];
         let mut q_loss = 0.0;
         for i in 0..n_rows {
             let e = q_a[i] - q_ret[i];
             q_loss += 0.5 * e * e / nf;
-            grad_q[i * n + actions[i]] = (cfg.q_coef * e / nf) as f32;
+            grad_q[i * n + actions[i]] = cfg.q_coef * e / nf;
         }
         let device = self.device.clone();
-        let grad_logits = Tensor::from_vec(grad_logits, (n_rows, n), &device)?;
-        let grad_q = Tensor::from_vec(grad_q, (n_rows, n), &device)?;
+        // Built in f64 and cast to the parameters' dtype (for f32, the same rounding as `as f32`).
+        let grad_logits = Tensor::from_vec(grad_logits, (n_rows, n), &device)?.to_dtype(dtype)?;
+        let grad_q = Tensor::from_vec(grad_q, (n_rows, n), &device)?.to_dtype(dtype)?;
         let grads = net.backward(&trace, &grad_logits, &grad_q)?;
         let metrics = AcerMetrics {
             policy_loss: -objective / nf,

@@ -40,7 +40,8 @@
 //! tests check against autograd: for discrete actions the whole off-policy policy gradient (bias
 //! correction live, trust region projecting, `z*` pushed through softmax and network), the
 //! actor-critic limit and the critic's gradient; for continuous actions the Gaussian's score and
-//! KL gradients.
+//! KL gradients, and one whole update (every parameter and average parameter) against PyTorch in
+//! float64 (`tests/golden.rs`, from `tests/fixtures/make_golden.py`).
 
 mod agent;
 mod config;
