@@ -4,6 +4,7 @@
 //! `algorithms.md`: [`v2`](crate::v2) (twin Q, learned α), [`v1`](crate::v1) (value network,
 //! fixed α) and [`discrete`](crate::discrete). This file holds what they share.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -76,6 +77,8 @@ pub struct Sac {
     pub(crate) value_opt: Option<Adam>,
     pub(crate) alpha_opt: Option<Adam>,
     pub(crate) rng: SeededRng,
+    /// Noise for the next updates' draws instead of `rng`'s, last first (`set_update_noise`).
+    pub(crate) noise: Vec<Tensor>,
     pub(crate) updates: u64,
     /// Where the two critics' work (and other independent halves of an update) runs: a pool of
     /// worker threads, or the calling thread (results are identical either way).
@@ -121,6 +124,20 @@ impl Sac {
         device: &Device,
         seed: u64,
     ) -> Result<Self> {
+        Self::with_dtype(config, obs_dim, action, device, DType::F32, seed)
+    }
+
+    /// [`Sac::new`] with parameters of `dtype` (`F32` for training; `F64` to compare one update
+    /// with a float64 reference, as `tests/golden.rs` does). Batches and observations still come
+    /// in `f32` and are converted; actions go out in `f32`.
+    pub fn with_dtype(
+        config: SacConfig,
+        obs_dim: usize,
+        action: ActionSpec,
+        device: &Device,
+        dtype: DType,
+        seed: u64,
+    ) -> Result<Self> {
         config.validate()?;
         let (width, n_actions) = match action {
             ActionSpec::Continuous { dim } => (dim, None),
@@ -154,8 +171,8 @@ impl Sac {
         }
         let mut rng = SeededRng::new(seed);
         let arch = config.net_arch.clone();
-        let mut actor_params = ParamStore::new(device, DType::F32);
-        let mut critic_params = ParamStore::new(device, DType::F32);
+        let mut actor_params = ParamStore::new(device, dtype);
+        let mut critic_params = ParamStore::new(device, dtype);
         let (policy, critics) = match action {
             ActionSpec::Continuous { dim } => {
                 let bounds = match config.log_std_mode {
@@ -195,7 +212,7 @@ impl Sac {
         // v1 bootstraps from a target value network; v2 and discrete SAC from target critics.
         let (value_params, value, target_params, value_target, critic_target) =
             if config.variant == Variant::V1 {
-                let mut store = ParamStore::new(device, DType::F32);
+                let mut store = ParamStore::new(device, dtype);
                 let value = value_net(&mut store, obs_dim, &arch, &mut rng)?;
                 let target = store.deep_copy()?;
                 let value_target = Mlp::bind(&target, "value", rl_nn::Activation::Relu, false)?;
@@ -220,7 +237,7 @@ impl Sac {
         };
         let (log_alpha, alpha_opt) = match config.ent_coef {
             EntCoef::Auto { init } => {
-                let v = Var::from_tensor(&Tensor::new(&[init.ln() as f32], device)?)?;
+                let v = Var::from_tensor(&Tensor::new(&[init.ln()], device)?.to_dtype(dtype)?)?;
                 let opt = Adam::new(vec![("log_alpha".into(), v.clone())], adam)?;
                 (Some(v), Some(opt))
             }
@@ -252,9 +269,38 @@ impl Sac {
             value_opt,
             alpha_opt,
             rng,
+            noise: Vec::new(),
             updates: 0,
             workers: default_workers(),
         })
+    }
+
+    /// Makes the next draws of standard-normal noise in updates come from `draws` (one tensor
+    /// `[B, act_dim]` per draw, in the update's order: v2's `ε` for `ã` at `s`, then for `a'` at
+    /// `s'`; v1's one `ε`) instead of the agent's generator. For checking one update against a
+    /// reference computed elsewhere (`tests/golden.rs`).
+    pub fn set_update_noise(&mut self, draws: Vec<Tensor>) {
+        self.noise = draws;
+        self.noise.reverse();
+    }
+
+    /// Replaces every network's parameters with `tensors`, named as in a checkpoint: `actor/…`,
+    /// `critic/…`, `target/…` (and `value/…` for v1), names as in [`Sac::params`], plus
+    /// `log_alpha` when α is learned (weights trained elsewhere, or a reference test's).
+    pub fn load_parameters(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        self.actor_params.load_named("actor/", tensors)?;
+        self.critic_params.load_named("critic/", tensors)?;
+        self.target_params.load_named("target/", tensors)?;
+        if let Some(store) = &self.value_params {
+            store.load_named("value/", tensors)?;
+        }
+        if let Some(log_alpha) = &self.log_alpha {
+            let t = tensors
+                .get("log_alpha")
+                .ok_or_else(|| SacError::Checkpoint("no tensor \"log_alpha\"".into()))?;
+            log_alpha.set(&t.to_dtype(log_alpha.dtype())?.reshape(log_alpha.dims())?)?;
+        }
+        Ok(())
     }
 
     /// A new agent sized for `env`, which must have a flat box observation space and a bounded
@@ -292,9 +338,12 @@ impl Sac {
     /// The current entropy coefficient α.
     pub fn alpha(&self) -> Result<f64> {
         Ok(match (&self.log_alpha, self.config.ent_coef) {
-            (Some(log_alpha), _) => {
-                f64::from(log_alpha.as_tensor().flatten_all()?.to_vec1::<f32>()?[0]).exp()
-            }
+            (Some(log_alpha), _) => log_alpha
+                .as_tensor()
+                .flatten_all()?
+                .to_dtype(DType::F64)?
+                .to_vec1::<f64>()?[0]
+                .exp(),
             (None, EntCoef::Fixed(a)) => a,
             (None, EntCoef::Auto { init }) => init,
         })
@@ -360,19 +409,27 @@ impl Sac {
         (&self.actor_params, &self.critic_params, &self.target_params)
     }
 
+    /// SAC v1's value network `V_ψ` (its target is the third store of [`Sac::params`]); `None`
+    /// for v2 and discrete SAC.
+    pub fn value_params(&self) -> Option<&ParamStore> {
+        self.value_params.as_ref()
+    }
+
     /// Actions for a batch of observations `[B, obs_dim]`: for box actions `[B, d]` in `[-1, 1]`
     /// (`tanh(μ)` when `deterministic`, a sample otherwise); for discrete ones `[B]` indices (the
     /// most probable, or a sample).
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Tensor> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
+        let obs = &obs.to_dtype(self.actor_params.dtype())?;
         match &self.policy {
             Policy::Gaussian(actor) => {
                 let pi = actor.dist_detached(obs)?;
-                if deterministic {
-                    Ok(pi.deterministic()?)
+                let a = if deterministic {
+                    pi.deterministic()?
                 } else {
-                    Ok(pi.sample(&mut self.rng)?.0.detach())
-                }
+                    pi.sample(&mut self.rng)?.0.detach()
+                };
+                Ok(a.to_dtype(DType::F32)?)
             }
             Policy::Categorical(actor) => {
                 let pi = actor.dist_detached(obs)?;
@@ -412,6 +469,28 @@ impl Sac {
     pub fn update(&mut self, batch: &ReplayBatch) -> Result<UpdateMetrics> {
         rl_nn::ops::check_batch(&batch.obs, self.obs_dim, "batch observations")?;
         rl_nn::ops::check_batch(&batch.next_obs, self.obs_dim, "batch next observations")?;
+        let cast;
+        let batch = if batch.obs.dtype() == self.actor_params.dtype() {
+            batch
+        } else {
+            let dtype = self.actor_params.dtype();
+            let float = |t: &Tensor| -> Result<Tensor> {
+                Ok(if t.dtype().is_float() {
+                    t.to_dtype(dtype)?
+                } else {
+                    t.clone()
+                })
+            };
+            cast = ReplayBatch {
+                obs: float(&batch.obs)?,
+                actions: float(&batch.actions)?,
+                rewards: float(&batch.rewards)?,
+                next_obs: float(&batch.next_obs)?,
+                terminated: float(&batch.terminated)?,
+                truncated: float(&batch.truncated)?,
+            };
+            &cast
+        };
         // The whole update on the pool, so its forks hand work to a running thread.
         let workers = self.workers.clone();
         workers.run(|| match (&self.policy, self.config.variant) {
@@ -681,7 +760,7 @@ pub fn check_env(env: &dyn Env) -> Result<(usize, ActionSpec)> {
 }
 
 pub(crate) fn scalar(t: &Tensor) -> Result<f64> {
-    Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
+    Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?)
 }
 
 /// The loss value, or the error naming it if it is NaN or infinite.

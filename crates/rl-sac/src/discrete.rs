@@ -10,7 +10,7 @@
 //!    just-updated critics;
 //! 4. Polyak: `θ̄ ← τ θ + (1 − τ) θ̄`.
 
-use candle_core::{D, DType, Tensor, Var};
+use candle_core::{D, Tensor, Var};
 use rl_buffer::ReplayBatch;
 use rl_math::distributions::Categorical;
 use rl_math::optim::Optimizer;
@@ -77,7 +77,8 @@ impl Sac {
             &next_v,
             self.config.gamma,
         )?;
-        let taken = candle_nn::encoding::one_hot(batch.actions.clone(), n_actions, 1f32, 0f32)?;
+        let taken = candle_nn::encoding::one_hot(batch.actions.clone(), n_actions, 1f32, 0f32)?
+            .to_dtype(batch.obs.dtype())?;
         let critics = &self.critics;
         let halves = self.each_critic(|j| {
             let (q, trace) = critics.traced(j, &batch.obs)?;
@@ -136,5 +137,5 @@ fn min_all(qs: &[Tensor]) -> Result<Tensor> {
     for q in &qs[1..] {
         m = m.minimum(q)?;
     }
-    Ok(m.to_dtype(DType::F32)?)
+    Ok(m)
 }

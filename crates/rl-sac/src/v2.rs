@@ -134,10 +134,22 @@ impl Sac {
         })
     }
 
-    /// Standard-normal noise `[B, act_dim]` from the agent's generator.
+    /// Standard-normal noise `[B, act_dim]` from the agent's generator (or the next tensor given
+    /// to `set_update_noise`).
     pub(crate) fn noise(&mut self, obs: &Tensor) -> Result<Tensor> {
         let shape = [obs.dim(0)?, self.action.size()];
-        Ok(self.rng.normal(&shape, DType::F32, &self.device)?)
+        let dtype = self.actor_params.dtype();
+        match self.noise.pop() {
+            Some(eps) if eps.dims() == shape => Ok(eps.to_dtype(dtype)?),
+            Some(eps) => Err(SacError::Config(format!(
+                "set_update_noise gave a draw of shape {:?}, this update takes {shape:?}",
+                eps.dims()
+            ))),
+            None => Ok(self
+                .rng
+                .normal(&shape, DType::F32, &self.device)?
+                .to_dtype(dtype)?),
+        }
     }
 
     /// The actor at `obs`, kept for its backward pass, and `ã`, `log π(ã|s)` from noise `eps`.
@@ -265,7 +277,7 @@ impl Sac {
         let loss = scalar(&loss)?;
         // ∂(−mean Q_used)/∂Q_j: −1/B where critic j is the one the loss reads.
         let dq: Vec<Tensor> = if outs.len() == 2 {
-            let first_is_min = outs[0].0.le(&outs[1].0)?.to_dtype(DType::F32)?;
+            let first_is_min = outs[0].0.le(&outs[1].0)?.to_dtype(outs[0].0.dtype())?;
             vec![
                 first_is_min.affine(-1.0 / n, 0.0)?.unsqueeze(1)?,
                 first_is_min.affine(1.0 / n, -1.0 / n)?.unsqueeze(1)?,
