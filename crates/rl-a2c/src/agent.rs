@@ -1,5 +1,6 @@
 //! [`A2c`]: the actor-critic networks and their update.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{D, DType, Device, Tensor, Var};
@@ -95,6 +96,20 @@ impl A2c {
         device: &Device,
         seed: u64,
     ) -> Result<Self> {
+        Self::with_dtype(config, obs_dim, action, device, DType::F32, seed)
+    }
+
+    /// [`A2c::new`] with parameters of `dtype` (`F32` for training; `F64` to compare one update
+    /// with a float64 reference, as `tests/golden.rs` does). Batches and observations still come
+    /// in `f32` and are converted; actions go out in `f32`.
+    pub fn with_dtype(
+        config: A2cConfig,
+        obs_dim: usize,
+        action: ActionSpec,
+        device: &Device,
+        dtype: DType,
+        seed: u64,
+    ) -> Result<Self> {
         config.validate()?;
         // The networks (and ACER's average network) on a rollout of n_envs × n_steps rows.
         rl_math::memory::check_fits(
@@ -115,7 +130,7 @@ impl A2c {
             )));
         }
         let mut rng = SeededRng::new(seed);
-        let mut params = ParamStore::new(device, DType::F32);
+        let mut params = ParamStore::new(device, dtype);
         let (hidden, pi_head, vf_head) = if config.ortho_init {
             (
                 Init::Orthogonal { gain: 2f64.sqrt() },
@@ -156,7 +171,7 @@ impl A2c {
         )?;
         let log_std = match action {
             ActionSpec::Continuous { dim } => {
-                let init = Tensor::full(config.log_std_init as f32, dim, device)?;
+                let init = Tensor::full(config.log_std_init, dim, device)?.to_dtype(dtype)?;
                 Some(params.insert("log_std", &init)?)
             }
             ActionSpec::Discrete { .. } => None,
@@ -235,9 +250,17 @@ impl A2c {
         &self.vf
     }
 
+    /// Replaces the parameters with `tensors`, named as in a checkpoint: `params/<name>` for every
+    /// name of [`A2c::params`] (weights trained elsewhere, or a reference test's).
+    pub fn load_parameters(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        self.params.load_named("params/", tensors)?;
+        Ok(())
+    }
+
     /// `V(s)` for a batch of observations `[B, obs_dim]`.
     pub fn values(&self, obs: &Tensor) -> Result<Vec<f64>> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
+        let obs = &obs.to_dtype(self.params.dtype())?;
         let v = self.vf.forward_detached(obs)?.squeeze(D::Minus1)?;
         Ok(v.to_dtype(DType::F64)?.to_vec1()?)
     }
@@ -247,6 +270,7 @@ impl A2c {
     /// not clipped here (the log-probability is of the sampled value; clip when stepping).
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Acted> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
+        let obs = &obs.to_dtype(self.params.dtype())?;
         let out = self.pi.forward_detached(obs)?;
         let values = self.values(obs)?;
         match self.action {
@@ -275,7 +299,7 @@ impl A2c {
                 };
                 let log_probs = pi.log_prob(&a)?.to_dtype(DType::F64)?.to_vec1()?;
                 Ok(Acted {
-                    actions: a.flatten_all()?.to_vec1()?,
+                    actions: a.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
                     values,
                     log_probs,
                 })
@@ -333,6 +357,22 @@ impl A2c {
     /// The loss's gradient for every parameter (in [`params`](Self::params) order) and the
     /// metrics, without changing anything.
     pub fn gradients(&self, batch: &RolloutBatch) -> Result<(Vec<Option<Tensor>>, A2cMetrics)> {
+        let dtype = self.params.dtype();
+        let float = |t: &Tensor| -> Result<Tensor> {
+            Ok(if t.dtype().is_float() {
+                t.to_dtype(dtype)?
+            } else {
+                t.clone()
+            })
+        };
+        let batch = &RolloutBatch {
+            obs: float(&batch.obs)?,
+            actions: float(&batch.actions)?,
+            values: float(&batch.values)?,
+            log_probs: float(&batch.log_probs)?,
+            advantages: float(&batch.advantages)?,
+            returns: float(&batch.returns)?,
+        };
         let (pi_out, pi_trace) = self.pi.forward_traced(&batch.obs)?;
         let (v_out, v_trace) = self.vf.forward_traced(&batch.obs)?;
         let pi_leaf = Var::from_tensor(&pi_out)?;
@@ -348,7 +388,12 @@ impl A2c {
                     .as_ref()
                     .ok_or_else(|| A2cError::UnsupportedEnv("no log_std".into()))?;
                 let pi = DiagGaussian::new(pi_leaf.as_tensor(), log_std.as_tensor())?;
-                let std = f64::from(log_std.as_tensor().exp()?.mean_all()?.to_scalar::<f32>()?);
+                let std = log_std
+                    .as_tensor()
+                    .exp()?
+                    .mean_all()?
+                    .to_dtype(DType::F64)?
+                    .to_scalar::<f64>()?;
                 (pi.log_prob(&batch.actions)?, pi.entropy()?, Some(std))
             }
         };
@@ -370,7 +415,8 @@ impl A2c {
         if let Some(log_std) = &self.log_std {
             grads.push(Some(g.remove(log_std.as_tensor()).ok_or_else(missing)?));
         }
-        let scalar = |t: &Tensor| -> Result<f64> { Ok(f64::from(t.to_scalar::<f32>()?)) };
+        let scalar =
+            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
         Ok((
             grads,
             A2cMetrics {
@@ -471,13 +517,10 @@ impl A2c {
 /// `1 − Var(R − V) / Var(R)` (SB3's `explained_variance`; NaN when `Var(R)` is 0).
 fn explained_variance(values: &Tensor, returns: &Tensor) -> Result<f64> {
     let var = |t: &Tensor| -> Result<f64> {
-        let v: Vec<f32> = t.to_vec1()?;
+        let v: Vec<f64> = t.to_dtype(DType::F64)?.to_vec1()?;
         let n = v.len().max(1) as f64;
-        let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-        Ok(v.iter()
-            .map(|&x| (f64::from(x) - mean).powi(2))
-            .sum::<f64>()
-            / n)
+        let mean = v.iter().sum::<f64>() / n;
+        Ok(v.iter().map(|&x| (x - mean).powi(2)).sum::<f64>() / n)
     };
     let var_r = var(returns)?;
     if var_r == 0.0 {

@@ -1,10 +1,12 @@
-//! One whole continuous ACER update against PyTorch: `tests/fixtures/make_golden.py` writes, for
-//! each case, the weights, a lagging average network, a batch of two segments (a termination and
-//! a truncation in them), the behaviour policy and the standard-normal draws, and performs the
-//! update from the paper with autograd in float64 (the SDN, Retrace with `ρ^{1/d}` traces and
-//! `Q_opc`, the value target, the truncated importance weight with the bias correction, the trust
-//! region on `(μ, log σ)` pushed through the network, the gradient clip, TensorFlow's RMSProp and
-//! the average network's step). The agent here, in f64 from the same numbers, must end with every
+//! One whole ACER update against PyTorch, continuous and discrete: `tests/fixtures/make_golden.py`
+//! writes, for each case, the weights, a lagging average network, a batch of two segments (a
+//! termination and a truncation in them), the behaviour policy and (continuous) the
+//! standard-normal draws, and performs the update from the paper with autograd in float64:
+//! continuous, the SDN, Retrace with `ρ^{1/d}` traces and `Q_opc`, the value target, the truncated
+//! importance weight with the bias correction, the trust region on `(μ, log σ)` pushed through the
+//! network; discrete, Retrace with `min(1, ρ)`, the bias correction over every action, the trust
+//! region on the probabilities pushed through the softmax; then the gradient clip, TensorFlow's
+//! RMSProp and the average network's step. The agent here, in f64 from the same numbers, must end with every
 //! parameter and average parameter within 1e-9 (relative to each tensor's largest value).
 
 #![allow(
@@ -83,18 +85,24 @@ fn close(got: &Tensor, want: &[f64], what: &str) {
 }
 
 #[test]
-fn one_continuous_update_equals_pytorch() {
+fn one_update_equals_pytorch_continuous_and_discrete() {
     let g = golden();
     for case in g["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
+        let discrete = case["discrete"].as_bool().unwrap();
         let (obs_dim, act_dim) = (
             case["obs_dim"].as_u64().unwrap() as usize,
             case["act_dim"].as_u64().unwrap() as usize,
         );
+        let (action, width) = if discrete {
+            (ActionSpec::Discrete { n: act_dim }, act_dim)
+        } else {
+            (ActionSpec::Continuous { dim: act_dim }, 2 * act_dim)
+        };
         let mut agent = Acer::with_dtype(
             config(&case["config"]),
             obs_dim,
-            ActionSpec::Continuous { dim: act_dim },
+            action,
             &Device::Cpu,
             DType::F64,
             0,
@@ -115,17 +123,28 @@ fn one_continuous_update_equals_pytorch() {
             batch["b"].as_u64().unwrap() as usize,
             batch["t"].as_u64().unwrap() as usize,
         );
+        let actions = if discrete {
+            let a: Vec<u32> = floats(&batch["actions"])
+                .iter()
+                .map(|&x| x as u32)
+                .collect();
+            Tensor::from_vec(a, (b, t), &Device::Cpu).unwrap()
+        } else {
+            f32_tensor(&batch["actions"], &[b, t, act_dim])
+        };
         let segments = SegmentBatch {
             obs: f32_tensor(&batch["obs"], &[b, t + 1, obs_dim]),
-            actions: f32_tensor(&batch["actions"], &[b, t, act_dim]),
+            actions,
             rewards: f32_tensor(&batch["rewards"], &[b, t]),
-            behaviour: f32_tensor(&batch["behaviour"], &[b, t, 2 * act_dim]),
+            behaviour: f32_tensor(&batch["behaviour"], &[b, t, width]),
             terminated: f32_tensor(&batch["terminated"], &[b, t]),
             truncated: f32_tensor(&batch["truncated"], &[b, t]),
             final_obs: f32_tensor(&batch["final_obs"], &[b, t, obs_dim]),
         };
-        let noise: Vec<f32> = floats(&case["noise"]).iter().map(|&x| x as f32).collect();
-        agent.set_update_noise(noise);
+        if !discrete {
+            let noise: Vec<f32> = floats(&case["noise"]).iter().map(|&x| x as f32).collect();
+            agent.set_update_noise(noise);
+        }
         let metrics = agent.update(&segments, true).unwrap();
 
         let want = &case["expected"];
