@@ -251,6 +251,17 @@ impl Acer {
         self.updates
     }
 
+    /// Sets the optimizer's learning rate for the next updates (the trainer's schedule; see
+    /// [`AcerConfig::lr_schedule`]).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.opt.set_lr(lr);
+    }
+
+    /// The optimizer's current learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        self.opt.config().lr
+    }
+
     /// Every trainable parameter.
     pub fn params(&self) -> &ParamStore {
         &self.params

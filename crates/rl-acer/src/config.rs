@@ -12,8 +12,12 @@ use crate::{AcerError, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AcerConfig {
-    /// RMSprop learning rate.
+    /// RMSprop learning rate (the initial one under a linear schedule).
     pub learning_rate: f64,
+    /// `"linear"` (SB2's default, `lr_schedule='linear'`): the learning rate falls linearly from
+    /// `learning_rate` at step 0 to 0 at the run's last step (`AcerTrainer::set_total_timesteps`,
+    /// which the runner sets to `n_timesteps`); `"constant"`: `learning_rate` throughout.
+    pub lr_schedule: LrSchedule,
     /// Steps per env per rollout (the trajectory length `k`).
     pub n_steps: usize,
     /// Envs stepped in lockstep.
@@ -69,6 +73,17 @@ pub struct AcerConfig {
     pub normalize_reward: bool,
 }
 
+/// How the learning rate moves over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The configured rate throughout.
+    Constant,
+    /// From the configured rate at step 0 to 0 at the run's total (Stable-Baselines 2's
+    /// `linear`: `lr · (1 − steps / total)`).
+    Linear,
+}
+
 impl Default for AcerConfig {
     fn default() -> Self {
         Self {
@@ -98,6 +113,7 @@ impl Default for AcerConfig {
             learn_log_std: true,
             normalize_obs: false,
             normalize_reward: false,
+            lr_schedule: LrSchedule::Linear,
         }
     }
 }

@@ -30,6 +30,8 @@
 //! - discrete actions: one body with policy and `Q(s, ·)` heads; continuous actions: a Gaussian
 //!   policy and the stochastic dueling network (`V` and `A` heads, `n_samples` samples), `ρ^{1/d}`
 //!   traces, `Q_opc`, the value target;
+//! - the learning rate falls linearly to 0 over the run (`lr_schedule = "linear"`, SB2's default;
+//!   `"constant"` keeps it), set by the trainer from `AcerTrainer::set_total_timesteps`;
 //! - every switch the paper ablates is a key: `trust_region`, `bias_correction`,
 //!   `correction_term` (`c`), `delta` (`δ`), `replay_ratio`;
 //! - [`presets`]: rl-baselines-zoo's settings for CartPole-v1, Acrobot-v1 and MountainCar-v0,
@@ -56,6 +58,6 @@ mod trainer;
 pub mod trust_region;
 
 pub use agent::{Acer, AcerMetrics, Acted};
-pub use config::AcerConfig;
+pub use config::{AcerConfig, LrSchedule};
 pub use error::{AcerError, Result};
 pub use trainer::{AcerTrainer, EpisodeEnd, RolloutReport, check_spaces};

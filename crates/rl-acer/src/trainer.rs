@@ -10,7 +10,7 @@ use rl_envs::{BoxedEnv, Env, NormalizeConfig, Space, SyncVectorEnv, VecAction, V
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
-use crate::{Acer, AcerError, AcerMetrics, Result};
+use crate::{Acer, AcerError, AcerMetrics, LrSchedule, Result};
 
 /// An episode one of the envs finished (raw rewards, before any normalization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,8 @@ pub struct AcerTrainer {
     seed: u64,
     counters: Counters,
     obs: Vec<f32>,
+    /// The run's length for the learning-rate schedule (`set_total_timesteps`).
+    total_timesteps: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -135,6 +137,7 @@ impl AcerTrainer {
                 ..Counters::default()
             },
             obs: Vec::new(),
+            total_timesteps: None,
         })
     }
 
@@ -174,10 +177,25 @@ impl AcerTrainer {
         self.counters.num_timesteps
     }
 
+    /// The run's length in environment steps, over which a `linear` learning-rate schedule falls
+    /// to 0 (`cargo xtask` and `rl_runner` set it to `n_timesteps`). Without it the rate stays
+    /// at `learning_rate`. A run resumed with another total continues on the new schedule.
+    pub fn set_total_timesteps(&mut self, total: u64) {
+        self.total_timesteps = Some(total);
+    }
+
     /// One rollout of `n_steps` × `n_envs` steps, the on-policy update on it and the replayed
-    /// updates.
+    /// updates (at the learning rate the schedule gives at the rollout's first step).
     pub fn step(&mut self) -> Result<RolloutReport> {
         let config = self.agent.config().clone();
+        let lr = match (config.lr_schedule, self.total_timesteps) {
+            (LrSchedule::Linear, Some(total)) if total > 0 => {
+                let done = self.counters.num_timesteps as f64 / total as f64;
+                config.learning_rate * (1.0 - done).max(0.0)
+            }
+            _ => config.learning_rate,
+        };
+        self.agent.set_learning_rate(lr);
         let (n, t_len) = (config.n_envs, config.n_steps);
         let d = self.agent.obs_dim();
         let w = self.agent.action_spec().width();

@@ -258,3 +258,53 @@ fn bad_configs_and_checkpoints_are_named() {
     let err = AcerTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), 0).unwrap_err();
     assert!(err.to_string().contains("CartPole-v1"), "{err}");
 }
+
+/// SB2's default `lr_schedule = "linear"`: each rollout's updates use `lr · (1 − t / total)` with
+/// `t` the steps before the rollout; `"constant"` keeps `lr`, and so does a trainer never told its
+/// total.
+#[test]
+fn the_learning_rate_falls_linearly_to_zero_over_the_run() {
+    let config = AcerConfig {
+        n_envs: 2,
+        n_steps: 5,
+        replay_ratio: 0.0,
+        net_arch: vec![8],
+        ..AcerConfig::default()
+    };
+    let lr = config.learning_rate;
+    let mut tr = trainer(
+        "CartPole-v1",
+        4,
+        ActionSpec::Discrete { n: 2 },
+        config.clone(),
+        0,
+    );
+    tr.set_total_timesteps(100);
+    for k in 0..10u32 {
+        tr.step().unwrap();
+        let expected = lr * (1.0 - f64::from(k) * 10.0 / 100.0);
+        assert!(
+            (tr.agent().learning_rate() - expected).abs() < 1e-15,
+            "rollout {k}"
+        );
+    }
+    // Past the total: 0, not negative.
+    tr.step().unwrap();
+    assert_eq!(tr.agent().learning_rate(), 0.0);
+
+    let constant = AcerConfig {
+        lr_schedule: rl_acer::LrSchedule::Constant,
+        ..config.clone()
+    };
+    let mut tr = trainer("CartPole-v1", 4, ActionSpec::Discrete { n: 2 }, constant, 0);
+    tr.set_total_timesteps(100);
+    for _ in 0..5 {
+        tr.step().unwrap();
+        assert_eq!(tr.agent().learning_rate(), lr);
+    }
+    let mut untold = trainer("CartPole-v1", 4, ActionSpec::Discrete { n: 2 }, config, 0);
+    untold.step().unwrap();
+    assert_eq!(untold.agent().learning_rate(), lr);
+    let err = AcerConfig::from_toml("[acer]\nlr_schedule = \"cosine\"").unwrap_err();
+    assert!(err.to_string().contains("lr_schedule"), "{err}");
+}

@@ -301,6 +301,11 @@ impl RmsProp {
     pub fn config(&self) -> &RmsPropConfig {
         &self.config
     }
+
+    /// Sets the learning rate of the next steps (a schedule's current value).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
 }
 
 impl Optimizer for RmsProp {

@@ -157,6 +157,9 @@ fn every_algorithm_resumes_bit_for_bit() {
                 "run.eval_freq=1600",
                 "run.checkpoint_freq=1600",
                 "run.log_interval=320",
+                // The split run's first half is a run of n steps, whose linear learning-rate
+                // schedule would end at n; a constant rate makes the halves the whole run.
+                "lr_schedule=\"constant\"",
             ],
         ),
         (

@@ -97,6 +97,9 @@ impl Env for Defective {
 fn options(algo: &str, env: &str, out: &Path, steps: u64) -> TrainOptions {
     let sets: &[&str] = match algo {
         "sac" => &["learning_starts=200", "net_arch=[32,32]", "batch_size=32"],
+        // A split run's first half ends its own linear learning-rate schedule early; a constant
+        // rate lets the halves equal the whole run.
+        "acer" => &["n_envs=4", "lr_schedule=\"constant\""],
         _ => &["n_envs=4"],
     };
     TrainOptions {

@@ -24,8 +24,11 @@ impl AcerAlgorithm {
         let (obs_dim, action) =
             check_spaces(venv.observation_space(), venv.action_space(), &run.env)?;
         let agent = Acer::new(config, obs_dim, action, device, run.seed)?;
+        let mut trainer = AcerTrainer::new(agent, venv, run.seed)?;
+        // The learning-rate schedule (SB2's `linear` by default) runs over the run's length.
+        trainer.set_total_timesteps(run.n_timesteps);
         Ok(Self {
-            trainer: AcerTrainer::new(agent, venv, run.seed)?,
+            trainer,
             env_id: run.env.clone(),
         })
     }
