@@ -112,25 +112,7 @@ fn kill_9_at_random_moments_never_loses_the_last_checkpoint() {
             .unwrap_or_else(|e| panic!("{algo} try {i}: the last checkpoint does not load: {e}"));
         assert!(returns[0].is_finite());
         // ... and the run resumes from it and trains on.
-        let target = step + if algo == "sac" { 50 } else { 2000 };
-        let out = xtask()
-            .args([
-                "train",
-                algo,
-                "--no-progress",
-                "--steps",
-                &target.to_string(),
-                "--resume",
-            ])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{algo} try {i}: resume from step {step} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(latest_step(&dir).unwrap() >= target, "{algo} try {i}");
+        resume_past(algo, &dir, step, &format!("try {i}"));
         survived += 1;
     }
     eprintln!(
@@ -140,6 +122,30 @@ fn kill_9_at_random_moments_never_loses_the_last_checkpoint() {
         survived >= tries * 2 / 3,
         "too few kills landed after a checkpoint"
     );
+}
+
+/// `--resume` from the checkpoint at `step` trains on (50 SAC steps, 2 000 for the others) and
+/// checkpoints again past it.
+fn resume_past(algo: &str, dir: &Path, step: u64, what: &str) {
+    let target = step + if algo == "sac" { 50 } else { 2000 };
+    let out = xtask()
+        .args([
+            "train",
+            algo,
+            "--no-progress",
+            "--steps",
+            &target.to_string(),
+        ])
+        .arg("--resume")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{algo} {what}: resume from step {step} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(latest_step(dir).unwrap() >= target, "{algo} {what}");
 }
 
 /// The entries of a run's checkpoint folder: complete `step-…` folders and `.tmp-…` ones.
@@ -215,25 +221,7 @@ fn kill_9_inside_a_checkpoint_write_keeps_the_previous_checkpoint() {
             rl_runner::evaluate_run(&dir, 1, &Device::Cpu).unwrap_or_else(|e| {
                 panic!("{algo} {stage}: the last checkpoint does not load: {e}")
             });
-            let target = step + if algo == "sac" { 50 } else { 2000 };
-            let out = xtask()
-                .args([
-                    "train",
-                    algo,
-                    "--no-progress",
-                    "--steps",
-                    &target.to_string(),
-                ])
-                .arg("--resume")
-                .arg(&dir)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{algo} {stage}: resume from step {step} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(latest_step(&dir).unwrap() >= target, "{algo} {stage}");
+            resume_past(algo, &dir, step, stage);
             // The interrupted write's leftovers are gone.
             assert!(checkpoint_entries(&dir).1.is_empty(), "{algo} {stage}");
         }

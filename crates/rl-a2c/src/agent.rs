@@ -498,7 +498,7 @@ impl A2c {
             )));
         }
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
-        self.params.load_named("params/", &tensors)?;
+        self.load_parameters(&tensors)?;
         self.opt.load_state(&OptimizerState {
             kind: saved.optimizer_kind,
             step: saved.optimizer_step,

@@ -458,8 +458,7 @@ impl Acer {
             )));
         }
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
-        self.params.load_named("params/", &tensors)?;
-        self.avg_params.load_named("average/", &tensors)?;
+        self.load_parameters(&tensors)?;
         self.opt.load_state(&OptimizerState {
             kind: "rmsprop".into(),
             step: saved.optimizer_step,

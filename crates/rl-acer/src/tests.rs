@@ -79,6 +79,21 @@ fn close(ours: &[Option<Tensor>], autograd: &[Tensor], what: &str) {
     }
 }
 
+/// Autograd's gradient of every parameter in store order (zeros where the loss does not reach).
+fn per_parameter(agent: &Acer, grads: &candle_core::backprop::GradStore) -> Vec<Tensor> {
+    agent
+        .params
+        .params()
+        .iter()
+        .map(|(_, var)| {
+            grads
+                .get(var.as_tensor())
+                .cloned()
+                .unwrap_or_else(|| var.as_tensor().zeros_like().unwrap())
+        })
+        .collect()
+}
+
 /// With fresh data (`μ = f`, so every `ρ = 1`), `c = ∞` and no trust region, ACER's policy
 /// gradient is the on-policy actor-critic one: `∇ −mean(log f(a|s) · sg(Q_ret − V) + ent_coef H)`
 /// (the replay-ratio-0 case of the paper's section 3.1).
@@ -151,17 +166,7 @@ fn on_policy_with_infinite_c_is_the_actor_critic_gradient() {
         - (entropy.mean_all().unwrap() * 0.01).unwrap())
     .unwrap();
     let grads = loss.backward().unwrap();
-    let autograd: Vec<Tensor> = agent
-        .params
-        .params()
-        .iter()
-        .map(|(_, var)| {
-            grads
-                .get(var.as_tensor())
-                .cloned()
-                .unwrap_or_else(|| var.as_tensor().zeros_like().unwrap())
-        })
-        .collect();
+    let autograd = per_parameter(&agent, &grads);
     close(&ours, &autograd, "policy gradient");
 }
 
@@ -398,17 +403,7 @@ fn off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autogr
     let probs = candle_nn::ops::softmax(&logits, D::Minus1).unwrap();
     let loss = ((probs * z).unwrap().sum_all().unwrap() / -(n_rows as f64)).unwrap();
     let grads = loss.backward().unwrap();
-    let autograd: Vec<Tensor> = agent
-        .params
-        .params()
-        .iter()
-        .map(|(_, var)| {
-            grads
-                .get(var.as_tensor())
-                .cloned()
-                .unwrap_or_else(|| var.as_tensor().zeros_like().unwrap())
-        })
-        .collect();
+    let autograd = per_parameter(&agent, &grads);
     close(&ours, &autograd, "off-policy ACER gradient");
 }
 

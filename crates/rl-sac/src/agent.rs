@@ -295,9 +295,9 @@ impl Sac {
             store.load_named("value/", tensors)?;
         }
         if let Some(log_alpha) = &self.log_alpha {
-            let t = tensors
-                .get("log_alpha")
-                .ok_or_else(|| SacError::Checkpoint("no tensor \"log_alpha\"".into()))?;
+            let t = tensors.get("log_alpha").ok_or_else(|| {
+                SacError::Checkpoint("no log_alpha (α was fixed when saved)".into())
+            })?;
             log_alpha.set(&t.to_dtype(log_alpha.dtype())?.reshape(log_alpha.dims())?)?;
         }
         Ok(())
@@ -642,18 +642,7 @@ impl Sac {
 
     fn restore(&mut self, dir: &Path, saved: SavedSac) -> Result<()> {
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
-        self.actor_params.load_named("actor/", &tensors)?;
-        self.critic_params.load_named("critic/", &tensors)?;
-        self.target_params.load_named("target/", &tensors)?;
-        if let Some(store) = &self.value_params {
-            store.load_named("value/", &tensors)?;
-        }
-        if let Some(log_alpha) = &self.log_alpha {
-            let t = tensors.get("log_alpha").ok_or_else(|| {
-                SacError::Checkpoint("no log_alpha (α was fixed when saved)".into())
-            })?;
-            log_alpha.set(t)?;
-        }
+        self.load_parameters(&tensors)?;
         for (name, step) in &saved.optimizer_steps {
             let prefix = format!("opt.{name}/");
             let state = OptimizerState {
