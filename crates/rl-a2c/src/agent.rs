@@ -6,7 +6,7 @@ use std::path::Path;
 use candle_core::{D, DType, Device, Tensor, Var};
 use rl_buffer::{ActionSpec, RolloutBatch};
 use rl_math::clip::clip_grads;
-use rl_math::distributions::{Categorical, DiagGaussian};
+use rl_math::distributions::{Categorical, DiagGaussian, Gsde};
 use rl_math::optim::{Adam, AdamConfig, Optimizer, OptimizerState, RmsProp, RmsPropConfig};
 use rl_math::{RngState, SeededRng};
 use rl_nn::checkpoint::{read_json, read_tensors, write_json, write_tensors};
@@ -45,8 +45,9 @@ pub struct Acted {
 }
 
 /// The A2C agent: a policy network (categorical logits, or a Gaussian mean with a
-/// state-independent learned `log σ`) and a separate value network, both MLPs (SB3's
-/// `MlpPolicy` for A2C), trained by one optimizer on the loss of [`losses`](crate::losses).
+/// state-independent learned `log σ`, or with gSDE's state-dependent noise) and a separate value
+/// network, both MLPs (SB3's `MlpPolicy` for A2C), trained by one optimizer on the loss of
+/// [`losses`](crate::losses).
 pub struct A2c {
     config: A2cConfig,
     obs_dim: usize,
@@ -56,6 +57,8 @@ pub struct A2c {
     pi: Mlp,
     vf: Mlp,
     log_std: Option<Var>,
+    /// gSDE's exploration matrices, one per env (`[n, features, actions]`).
+    exploration: Option<Tensor>,
     opt: Box<dyn Optimizer + Send>,
     rng: SeededRng,
     updates: u64,
@@ -170,9 +173,21 @@ impl A2c {
             &mut rng,
         )?;
         let log_std = match action {
+            ActionSpec::Continuous { dim } if config.use_sde => {
+                // One scale per (feature, action) pair (SB3's `full_std=True`).
+                let features = config.net_arch.last().copied().unwrap_or(obs_dim);
+                let init =
+                    Tensor::full(config.log_std_init, (features, dim), device)?.to_dtype(dtype)?;
+                Some(params.insert("log_std", &init)?)
+            }
             ActionSpec::Continuous { dim } => {
                 let init = Tensor::full(config.log_std_init, dim, device)?.to_dtype(dtype)?;
                 Some(params.insert("log_std", &init)?)
+            }
+            ActionSpec::Discrete { .. } if config.use_sde => {
+                return Err(A2cError::UnsupportedEnv(
+                    "use_sde (state-dependent exploration) needs continuous actions".into(),
+                ));
             }
             ActionSpec::Discrete { .. } => None,
         };
@@ -204,6 +219,7 @@ impl A2c {
             pi,
             vf,
             log_std,
+            exploration: None,
             opt,
             rng,
             updates: 0,
@@ -250,6 +266,28 @@ impl A2c {
         &self.vf
     }
 
+    /// With `use_sde`, draws `n` new exploration matrices (one per env) from the agent's
+    /// generator: [`A2cTrainer`](crate::A2cTrainer) does it at the start of each rollout (and
+    /// every `sde_sample_freq` steps). Without gSDE it does nothing.
+    pub fn reset_noise(&mut self, n: usize) -> Result<()> {
+        if self.config.use_sde {
+            let log_std = self.log_std_tensor()?;
+            self.exploration = Some(Gsde::sample_matrices(&log_std, n, &mut self.rng)?);
+        }
+        Ok(())
+    }
+
+    /// Sets the optimizer's learning rate (what [`A2cTrainer`](crate::A2cTrainer) does before
+    /// each update under a `linear` [`A2cConfig::lr_schedule`]).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.opt.set_learning_rate(lr);
+    }
+
+    /// The optimizer's current learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        self.opt.learning_rate()
+    }
+
     /// Replaces the parameters with `tensors`, named as in a checkpoint: `params/<name>` for every
     /// name of [`A2c::params`] (weights trained elsewhere, or a reference test's).
     pub fn load_parameters(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
@@ -285,6 +323,33 @@ impl A2c {
                 let log_probs = pi.log_prob(&idx)?.to_dtype(DType::F64)?.to_vec1()?;
                 Ok(Acted {
                     actions: a.iter().map(|&i| i as f32).collect(),
+                    values,
+                    log_probs,
+                })
+            }
+            ActionSpec::Continuous { .. } if self.config.use_sde => {
+                // The features are recomputed here (acting is not the hot path).
+                let (out, trace) = self.pi.forward_traced(obs)?;
+                let features = last_features(&trace)?;
+                let log_std = self.log_std_tensor()?;
+                let pi = DiagGaussian::new(&out, &Gsde::log_std(features, &log_std)?)?;
+                let a = if deterministic {
+                    out.clone()
+                } else {
+                    let rows = features.dim(0)?;
+                    // Matrices for this batch: the rollout's, or new ones if none fit.
+                    if self.exploration.as_ref().map(|m| m.dim(0)).transpose()? != Some(rows) {
+                        self.reset_noise(rows)?;
+                    }
+                    let matrices = self
+                        .exploration
+                        .as_ref()
+                        .ok_or_else(|| A2cError::Config("no exploration matrices".into()))?;
+                    (&out + Gsde::noise(features, matrices)?)?
+                };
+                let log_probs = pi.log_prob(&a)?.to_dtype(DType::F64)?.to_vec1()?;
+                Ok(Acted {
+                    actions: a.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
                     values,
                     log_probs,
                 })
@@ -387,9 +452,14 @@ impl A2c {
                     .log_std
                     .as_ref()
                     .ok_or_else(|| A2cError::UnsupportedEnv("no log_std".into()))?;
-                let pi = DiagGaussian::new(pi_leaf.as_tensor(), log_std.as_tensor())?;
-                let std = log_std
-                    .as_tensor()
+                // gSDE: the per-row σ of the features (detached) and the learned scale.
+                let row_log_std = if self.config.use_sde {
+                    Gsde::log_std(last_features(&pi_trace)?, log_std.as_tensor())?
+                } else {
+                    log_std.as_tensor().clone()
+                };
+                let pi = DiagGaussian::new(pi_leaf.as_tensor(), &row_log_std)?;
+                let std = row_log_std
                     .exp()?
                     .mean_all()?
                     .to_dtype(DType::F64)?
@@ -527,4 +597,11 @@ fn explained_variance(values: &Tensor, returns: &Tensor) -> Result<f64> {
         return Ok(f64::NAN);
     }
     Ok(1.0 - var(&(returns - values)?)? / var_r)
+}
+
+/// The policy network's last hidden features from a forward trace (what gSDE's noise is built on).
+fn last_features(trace: &rl_nn::Trace) -> Result<&Tensor> {
+    trace
+        .last_features()
+        .ok_or_else(|| A2cError::Config("the policy network has no layers".into()))
 }

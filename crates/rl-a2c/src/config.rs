@@ -1,6 +1,6 @@
 //! [`A2cConfig`]: A2C's hyperparameters, with Stable-Baselines3's names and defaults.
 
-use rl_math::optim::RmsPropStyle;
+use rl_math::optim::{LrSchedule, RmsPropStyle};
 use rl_nn::Activation;
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +11,12 @@ use crate::{A2cError, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct A2cConfig {
-    /// Optimizer learning rate.
+    /// Optimizer learning rate (the initial one under a linear schedule).
     pub learning_rate: f64,
+    /// `"constant"` (SB3's default) or `"linear"` (rl-baselines3-zoo's `lin_<lr>`): the rate
+    /// falls from `learning_rate` to 0 over the run (`A2cTrainer::set_total_timesteps`, which
+    /// the runner sets to `n_timesteps`), set before each update from the steps taken so far.
+    pub lr_schedule: LrSchedule,
     /// Steps per env per rollout (one update each).
     pub n_steps: usize,
     /// Envs stepped in lockstep.
@@ -42,8 +46,17 @@ pub struct A2cConfig {
     pub activation_fn: Activation,
     /// Orthogonal initialization (gains √2 hidden, 0.01 policy head, 1 value head), else PyTorch's default.
     pub ortho_init: bool,
-    /// Initial log standard deviation of the Gaussian policy (continuous actions).
+    /// Initial log standard deviation of the Gaussian policy (continuous actions); with
+    /// `use_sde`, of every entry of the exploration matrices' `[features, actions]` scale.
     pub log_std_init: f64,
+    /// Generalized state-dependent exploration (gSDE, Raffin et al. 2021; SB3's `use_sde`,
+    /// continuous actions only): the noise is the policy's last hidden features times an
+    /// exploration matrix drawn at the start of each rollout (and every `sde_sample_freq` steps),
+    /// with a learned `[features, actions]` scale (`rl_math::distributions::Gsde`).
+    pub use_sde: bool,
+    /// With `use_sde`, draw new exploration matrices every this many steps within a rollout too;
+    /// `-1` (SB3's default): only at the start of each rollout.
+    pub sde_sample_freq: i64,
     /// Normalize observations with running statistics shared by the envs (zoo's `normalize`).
     pub normalize_obs: bool,
     /// Normalize rewards by the running std of the discounted return (zoo's `normalize`).
@@ -54,6 +67,7 @@ impl Default for A2cConfig {
     fn default() -> Self {
         Self {
             learning_rate: 7e-4,
+            lr_schedule: LrSchedule::Constant,
             n_steps: 5,
             n_envs: 1,
             gamma: 0.99,
@@ -69,6 +83,8 @@ impl Default for A2cConfig {
             activation_fn: Activation::Tanh,
             ortho_init: true,
             log_std_init: 0.0,
+            use_sde: false,
+            sde_sample_freq: -1,
             normalize_obs: false,
             normalize_reward: false,
         }
@@ -106,6 +122,12 @@ impl A2cConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |what: String| Err(A2cError::Config(what));
         let positive = |x: f64| x.is_finite() && x > 0.0;
+        if self.sde_sample_freq == 0 || self.sde_sample_freq < -1 {
+            return bad(format!(
+                "sde_sample_freq must be -1 (once per rollout) or a positive number of steps, got {}",
+                self.sde_sample_freq
+            ));
+        }
         if !positive(self.learning_rate) {
             return bad(format!(
                 "learning_rate must be positive, got {}",

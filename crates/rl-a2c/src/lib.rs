@@ -21,8 +21,9 @@
 //! - [`losses`]: `−mean(log π(a|s) · sg(A)) + vf_coef · mean((sg(R) − V(s))²) − ent_coef · mean(H(π))`,
 //!   one function per term;
 //! - [`A2c`]: separate policy and value MLPs (64-64 tanh, orthogonal initialization with gains
-//!   √2, 0.01 and 1), categorical or diagonal-Gaussian policy (state-independent `log σ`),
-//!   global-norm gradient clipping, RMSprop;
+//!   √2, 0.01 and 1), categorical or diagonal-Gaussian policy (state-independent `log σ`, or
+//!   gSDE's state-dependent noise with `use_sde`: `rl_math::distributions::Gsde`), global-norm
+//!   gradient clipping, RMSprop at a constant or linearly falling rate (`lr_schedule`);
 //! - [`A2cTrainer`]: `n_envs` envs in lockstep for `n_steps`, n-step returns or GAE(λ) from
 //!   `rl_buffer::RolloutBuffer` (truncated episodes bootstrap from their true final observation),
 //!   optional observation and reward normalization (`rl_envs::VecNormalize`), exact save / resume;
@@ -39,4 +40,5 @@ mod trainer;
 pub use agent::{A2c, A2cMetrics, Acted};
 pub use config::A2cConfig;
 pub use error::{A2cError, Result};
+pub use rl_math::optim::LrSchedule;
 pub use trainer::{A2cTrainer, EpisodeEnd, RolloutReport, check_spaces};

@@ -42,6 +42,8 @@ pub struct A2cTrainer {
     seed: u64,
     counters: Counters,
     obs: Vec<f32>,
+    /// The run's length for the learning-rate schedule (`set_total_timesteps`).
+    total_timesteps: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -112,6 +114,7 @@ impl A2cTrainer {
                 ..Counters::default()
             },
             obs: Vec::new(),
+            total_timesteps: None,
         })
     }
 
@@ -159,7 +162,17 @@ impl A2cTrainer {
             self.counters.started = true;
         }
         let mut episodes = Vec::new();
-        for _ in 0..self.agent.config().n_steps {
+        let sde_every = match self.agent.config().sde_sample_freq {
+            k if k > 0 => Some(k as usize),
+            _ => None,
+        };
+        // gSDE: new exploration matrices for each rollout (SB3's `reset_noise` in
+        // `collect_rollouts`), and every `sde_sample_freq` steps within it. Nothing otherwise.
+        self.agent.reset_noise(n)?;
+        for t in 0..self.agent.config().n_steps {
+            if sde_every.is_some_and(|k| t > 0 && t % k == 0) {
+                self.agent.reset_noise(n)?;
+            }
             let obs = Tensor::from_slice(&self.obs, (n, d), &device)?;
             let acted = self.agent.act_batch(&obs, false)?;
             let env_actions = self.env_actions(&acted.actions);
@@ -222,9 +235,23 @@ impl A2cTrainer {
         self.buffer
             .compute_returns_and_advantages(&last, config.gamma, config.gae_lambda)?;
         let batch = self.buffer.batch(&device)?;
+        // As SB3 updates it: from the steps taken, this rollout's included.
+        let lr = config.lr_schedule.rate(
+            config.learning_rate,
+            self.counters.num_timesteps,
+            self.total_timesteps,
+        );
+        self.agent.set_learning_rate(lr);
         let metrics = self.agent.update(&batch)?;
         self.buffer.reset();
         Ok(RolloutReport { episodes, metrics })
+    }
+
+    /// The run's length in environment steps, over which a `linear` learning-rate schedule falls
+    /// to 0 (`cargo xtask` and `rl_runner` set it to `n_timesteps`). Without it the rate stays
+    /// at `learning_rate`. A run resumed with another total continues on the new schedule.
+    pub fn set_total_timesteps(&mut self, total: u64) {
+        self.total_timesteps = Some(total);
     }
 
     /// Continuous actions clipped to the action space for the env (SB3 does the same); the

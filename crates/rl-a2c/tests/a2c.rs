@@ -9,9 +9,10 @@
 
 use candle_core::{D, Device, Tensor};
 use rl_a2c::losses::{entropy_loss, policy_loss, total_loss, value_loss};
-use rl_a2c::{A2c, A2cConfig, A2cMetrics, A2cTrainer};
+use rl_a2c::{A2c, A2cConfig, A2cError, A2cMetrics, A2cTrainer, LrSchedule};
 use rl_buffer::{ActionSpec, RolloutBuffer, RolloutStep};
 use rl_envs::probe::{Probe, ProbeEnv};
+use rl_math::distributions::Gsde;
 
 fn t(v: &[f32]) -> Tensor {
     Tensor::new(v, &Device::Cpu).unwrap()
@@ -77,15 +78,21 @@ fn random_batch(agent: &A2c, rows: usize) -> rl_buffer::RolloutBatch {
     buf.batch(&Device::Cpu).unwrap()
 }
 
+/// The hand-written backward passes with autograd's small-tensor part equal candle's autograd
+/// through the whole graph: categorical, Gaussian, and Gaussian with gSDE (whose σ depends on
+/// the state through the detached last hidden features).
 #[test]
-fn gradients_equal_autograd_for_both_policies() {
-    for action in [
-        ActionSpec::Discrete { n: 3 },
-        ActionSpec::Continuous { dim: 2 },
+fn gradients_equal_autograd_for_every_policy() {
+    for (action, use_sde) in [
+        (ActionSpec::Discrete { n: 3 }, false),
+        (ActionSpec::Continuous { dim: 2 }, false),
+        (ActionSpec::Continuous { dim: 2 }, true),
     ] {
         let config = A2cConfig {
             ent_coef: 0.01,
             net_arch: vec![16, 8],
+            use_sde,
+            log_std_init: -0.5,
             ..A2cConfig::default()
         };
         let agent = A2c::new(config, 4, action, &Device::Cpu, 3).unwrap();
@@ -107,8 +114,17 @@ fn gradients_equal_autograd_for_both_policies() {
             }
             ActionSpec::Continuous { .. } => {
                 let log_std = agent.params().get("log_std").unwrap();
-                let pi =
-                    rl_math::distributions::DiagGaussian::new(&out, log_std.as_tensor()).unwrap();
+                let log_std = if use_sde {
+                    // The features enter detached, so taking them without autograd is exact.
+                    let (_, trace) = agent.policy_net().forward_traced(&batch.obs).unwrap();
+                    let features = trace.last_features().unwrap();
+                    assert_eq!(features.dims(), [32, 8]);
+                    assert_eq!(log_std.as_tensor().dims(), [8, 2]);
+                    Gsde::log_std(features, log_std.as_tensor()).unwrap()
+                } else {
+                    log_std.as_tensor().clone()
+                };
+                let pi = rl_math::distributions::DiagGaussian::new(&out, &log_std).unwrap();
                 (pi.log_prob(&batch.actions).unwrap(), pi.entropy().unwrap())
             }
         };
@@ -140,7 +156,7 @@ fn gradients_equal_autograd_for_both_policies() {
             for (x, y) in a.iter().zip(&b) {
                 assert!(
                     (x - y).abs() <= 1e-4 * scale,
-                    "{action:?} {name}: {x} vs {y}"
+                    "{action:?} (gSDE {use_sde}) {name}: {x} vs {y}"
                 );
             }
         }
@@ -280,4 +296,174 @@ fn a_resumed_trainer_continues_bit_for_bit() {
     for _ in 0..40 {
         assert_eq!(straight.step().unwrap(), resumed.step().unwrap());
     }
+}
+
+/// rl-baselines3-zoo's `lin_<lr>`: each update uses `lr · (1 − t / total)` with `t` the steps
+/// taken so far, this rollout's included (SB3 updates the rate after collecting); `"constant"`
+/// (SB3's default) keeps `lr`, and so does a trainer never told its total.
+#[test]
+fn a_linear_learning_rate_falls_to_zero_over_the_run() {
+    let config = A2cConfig {
+        n_envs: 2,
+        n_steps: 5,
+        net_arch: vec![8],
+        lr_schedule: LrSchedule::Linear,
+        ..A2cConfig::default()
+    };
+    let cartpole = |config: A2cConfig, seed: u64| {
+        let agent = A2c::new(config, 4, ActionSpec::Discrete { n: 2 }, &Device::Cpu, seed).unwrap();
+        A2cTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), seed).unwrap()
+    };
+    let lr = config.learning_rate;
+    let mut tr = cartpole(config.clone(), 0);
+    tr.set_total_timesteps(100);
+    for k in 1..=10u32 {
+        tr.step().unwrap();
+        let expected = lr * (1.0 - f64::from(k) * 10.0 / 100.0);
+        assert!(
+            (tr.agent().learning_rate() - expected).abs() < 1e-15,
+            "rollout {k}: {} vs {expected}",
+            tr.agent().learning_rate()
+        );
+    }
+    // Past the total: 0, not negative.
+    tr.step().unwrap();
+    assert_eq!(tr.agent().learning_rate(), 0.0);
+
+    let constant = A2cConfig {
+        lr_schedule: LrSchedule::Constant,
+        ..config.clone()
+    };
+    let mut tr = cartpole(constant, 0);
+    tr.set_total_timesteps(100);
+    for _ in 0..5 {
+        tr.step().unwrap();
+        assert_eq!(tr.agent().learning_rate(), lr);
+    }
+    let mut untold = cartpole(config, 0);
+    untold.step().unwrap();
+    assert_eq!(untold.agent().learning_rate(), lr);
+    assert_eq!(A2cConfig::default().lr_schedule, LrSchedule::Constant);
+    let err = A2cConfig::from_toml("[a2c]\nlr_schedule = \"cosine\"").unwrap_err();
+    assert!(err.to_string().contains("lr_schedule"), "{err}");
+}
+
+fn pendulum(config: A2cConfig, seed: u64) -> A2cTrainer {
+    let agent = A2c::new(
+        config,
+        3,
+        ActionSpec::Continuous { dim: 1 },
+        &Device::Cpu,
+        seed,
+    )
+    .unwrap();
+    A2cTrainer::with_factory(agent, || rl_envs::make("Pendulum-v1"), seed).unwrap()
+}
+
+fn sde_config() -> A2cConfig {
+    A2cConfig {
+        n_envs: 2,
+        n_steps: 8,
+        use_sde: true,
+        log_std_init: -2.0,
+        normalize_obs: true,
+        ..A2cConfig::default()
+    }
+}
+
+/// gSDE's exploration (Raffin et al. 2021): while the exploration matrices are kept, the noise is
+/// a function of the state, so the same state gets the same action (no per-step jitter), and
+/// new matrices change it; the action's log-probability is that of `N(μ(s), σ(s)²)` with
+/// `σ_d(s)² = Σ_l z_l(s)² exp(log_std[l, d])² + 1e-6`, worked here from the features.
+#[test]
+fn gsde_noise_is_a_function_of_the_state_until_it_is_redrawn() {
+    let mut agent = A2c::new(
+        sde_config(),
+        3,
+        ActionSpec::Continuous { dim: 1 },
+        &Device::Cpu,
+        0,
+    )
+    .unwrap();
+    let obs = Tensor::new(&[[0.3f32, -0.9, 1.5], [0.3, -0.9, 1.5]], &Device::Cpu).unwrap();
+    agent.reset_noise(2).unwrap();
+    let first = agent.act_batch(&obs, false).unwrap();
+    let again = agent.act_batch(&obs, false).unwrap();
+    assert_eq!(first.actions, again.actions);
+    // Each env has its own matrix: the same state, two actions.
+    assert_ne!(first.actions[0], first.actions[1]);
+    agent.reset_noise(2).unwrap();
+    assert_ne!(agent.act_batch(&obs, false).unwrap().actions, first.actions);
+    // Deterministic: the mean, whatever the matrices.
+    let mean = agent.act_batch(&obs, true).unwrap();
+    let out = agent.policy_net().forward_detached(&obs).unwrap();
+    let out: Vec<f32> = out.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(mean.actions, out);
+
+    // The log-probability by hand.
+    let (_, trace) = agent.policy_net().forward_traced(&obs).unwrap();
+    let z: Vec<Vec<f32>> = trace.last_features().unwrap().to_vec2().unwrap();
+    let log_std: Vec<Vec<f32>> = agent
+        .params()
+        .get("log_std")
+        .unwrap()
+        .as_tensor()
+        .to_vec2()
+        .unwrap();
+    assert_eq!(log_std.len(), 64);
+    assert!(log_std.iter().flatten().all(|&l| l == -2.0));
+    let var: f64 = z[0]
+        .iter()
+        .zip(&log_std)
+        .map(|(z, l)| f64::from(*z).powi(2) * (2.0 * f64::from(l[0])).exp())
+        .sum::<f64>()
+        + 1e-6;
+    let x = f64::from(first.actions[0] - out[0]);
+    let by_hand = -0.5 * x * x / var - 0.5 * var.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    assert!(
+        (first.log_probs[0] - by_hand).abs() < 1e-5,
+        "{} vs {by_hand}",
+        first.log_probs[0]
+    );
+}
+
+/// With gSDE a run is reproducible and resumes bit for bit (the matrices are drawn from the
+/// agent's generator at each rollout's start, so a checkpoint between rollouts needs no more);
+/// `sde_sample_freq` redraws them within a rollout too; bad settings are named.
+#[test]
+fn gsde_runs_reproduce_resume_and_refuse_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut straight = pendulum(sde_config(), 3);
+    let mut first = pendulum(sde_config(), 3);
+    for _ in 0..30 {
+        assert_eq!(straight.step().unwrap(), first.step().unwrap());
+    }
+    first.save(dir.path()).unwrap();
+    let mut resumed = pendulum(sde_config(), 9);
+    resumed.load(dir.path()).unwrap();
+    for _ in 0..30 {
+        assert_eq!(straight.step().unwrap(), resumed.step().unwrap());
+    }
+    let often = A2cConfig {
+        sde_sample_freq: 2,
+        ..sde_config()
+    };
+    let mut a = pendulum(sde_config(), 4);
+    let mut b = pendulum(often, 4);
+    assert_ne!(a.step().unwrap(), b.step().unwrap());
+
+    let err = A2cConfig::from_toml("[a2c]\nsde_sample_freq = 0").unwrap_err();
+    assert!(err.to_string().contains("sde_sample_freq"), "{err}");
+    let err = A2c::new(
+        sde_config(),
+        4,
+        ActionSpec::Discrete { n: 2 },
+        &Device::Cpu,
+        0,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, A2cError::UnsupportedEnv(m) if m.contains("use_sde")),
+        "{err}"
+    );
 }

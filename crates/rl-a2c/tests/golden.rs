@@ -1,8 +1,9 @@
 //! One whole A2C update against PyTorch: `tests/fixtures/make_golden.py` writes the weights, a
 //! rollout batch (observations, actions, advantages, returns) and the update of SB3's
 //! `A2C.train` done with autograd, `clip_grad_norm_` and `torch.optim.RMSprop` in float64, for a
-//! categorical policy (entropy bonus, gradient clipped) and a Gaussian one (advantages
-//! normalized). The agent here, in f64 from the same numbers, must end with every parameter
+//! categorical policy (entropy bonus, gradient clipped), a Gaussian one (advantages
+//! normalized) and a Gaussian with gSDE (σ from the last hidden features and a `[features,
+//! actions]` scale). The agent here, in f64 from the same numbers, must end with every parameter
 //! within 1e-9 of PyTorch's (relative to each tensor's largest value) and report the same losses
 //! and gradient norm.
 
@@ -65,6 +66,7 @@ fn one_update_equals_pytorch() {
             rms_prop_eps: f("rms_prop_eps"),
             normalize_advantage: c["normalize_advantage"].as_bool().unwrap(),
             net_arch: floats(&c["net_arch"]).iter().map(|&x| x as usize).collect(),
+            use_sde: c["use_sde"].as_bool().unwrap_or(false),
             ..A2cConfig::default()
         };
         let out = case["out_dim"].as_u64().unwrap() as usize;

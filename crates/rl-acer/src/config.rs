@@ -1,6 +1,6 @@
 //! [`AcerConfig`]: ACER's hyperparameters, with Stable-Baselines (v2)'s names and defaults.
 
-use rl_math::optim::RmsPropStyle;
+use rl_math::optim::{LrSchedule, RmsPropStyle};
 use rl_nn::Activation;
 use serde::{Deserialize, Serialize};
 
@@ -71,17 +71,6 @@ pub struct AcerConfig {
     pub normalize_obs: bool,
     /// Normalize rewards by the running std of the discounted return.
     pub normalize_reward: bool,
-}
-
-/// How the learning rate moves over a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LrSchedule {
-    /// The configured rate throughout.
-    Constant,
-    /// From the configured rate at step 0 to 0 at the run's total (Stable-Baselines 2's
-    /// `linear`: `lr · (1 − steps / total)`).
-    Linear,
 }
 
 impl Default for AcerConfig {

@@ -58,6 +58,7 @@ mod trainer;
 pub mod trust_region;
 
 pub use agent::{Acer, AcerMetrics, Acted};
-pub use config::{AcerConfig, LrSchedule};
+pub use config::AcerConfig;
 pub use error::{AcerError, Result};
+pub use rl_math::optim::LrSchedule;
 pub use trainer::{AcerTrainer, EpisodeEnd, RolloutReport, check_spaces};

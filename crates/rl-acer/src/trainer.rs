@@ -5,12 +5,12 @@ use std::path::Path;
 
 use candle_core::Tensor;
 use rand_distr::{Distribution, Poisson};
-use rl_buffer::{ActionSpec, Segment, SegmentReplay};
+use rl_buffer::{ActionSpec, Normalizer, Segment, SegmentReplay};
 use rl_envs::{BoxedEnv, Env, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
-use crate::{Acer, AcerError, AcerMetrics, LrSchedule, Result};
+use crate::{Acer, AcerError, AcerMetrics, Result};
 
 /// An episode one of the envs finished (raw rewards, before any normalization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -37,6 +37,11 @@ pub struct RolloutReport {
 /// episode ended). The agent updates on those segments, they are stored in the replay memory, and
 /// once it holds `replay_start` steps, `k ~ Poisson(replay_ratio)` updates follow on `n_envs`
 /// segments each, sampled uniformly from it.
+///
+/// With `normalize_obs` or `normalize_reward`, segments hold what the envs returned
+/// (unnormalized) and every batch, fresh or replayed, is normalized with the statistics of the
+/// moment it is used: a replayed segment normalized when it was collected would keep statistics
+/// that have since moved (on Pendulum-v1 that stale replay made learning collapse on most seeds).
 #[derive(Debug)]
 pub struct AcerTrainer {
     agent: Acer,
@@ -45,7 +50,10 @@ pub struct AcerTrainer {
     bounds: Option<(Vec<f32>, Vec<f32>)>,
     seed: u64,
     counters: Counters,
+    /// The envs' current observations, normalized (what the policy acts on).
     obs: Vec<f32>,
+    /// The same, unnormalized (what the segments store).
+    raw_obs: Vec<f32>,
     /// The run's length for the learning-rate schedule (`set_total_timesteps`).
     total_timesteps: Option<u64>,
 }
@@ -64,7 +72,26 @@ struct SavedTrainer {
     seed: u64,
     counters: Counters,
     obs: Vec<f32>,
+    /// Absent in checkpoints written before the replay memory held unnormalized values.
+    #[serde(default)]
+    raw_obs: Option<Vec<f32>>,
     env: serde_json::Value,
+}
+
+/// A batch normalized with the statistics the vector env has now.
+struct Current<'a>(&'a VecNormalize<BoxedEnv>);
+
+impl Normalizer for Current<'_> {
+    fn observations(&self, obs: &mut [f32]) {
+        let normalized = self.0.normalize_obs(obs);
+        obs.copy_from_slice(&normalized);
+    }
+
+    fn rewards(&self, rewards: &mut [f32]) {
+        for r in rewards {
+            *r = self.0.normalize_reward(f64::from(*r)) as f32;
+        }
+    }
 }
 
 const TRAINER_FILE: &str = "trainer.json";
@@ -137,6 +164,7 @@ impl AcerTrainer {
                 ..Counters::default()
             },
             obs: Vec::new(),
+            raw_obs: Vec::new(),
             total_timesteps: None,
         })
     }
@@ -188,13 +216,11 @@ impl AcerTrainer {
     /// updates (at the learning rate the schedule gives at the rollout's first step).
     pub fn step(&mut self) -> Result<RolloutReport> {
         let config = self.agent.config().clone();
-        let lr = match (config.lr_schedule, self.total_timesteps) {
-            (LrSchedule::Linear, Some(total)) if total > 0 => {
-                let done = self.counters.num_timesteps as f64 / total as f64;
-                config.learning_rate * (1.0 - done).max(0.0)
-            }
-            _ => config.learning_rate,
-        };
+        let lr = config.lr_schedule.rate(
+            config.learning_rate,
+            self.counters.num_timesteps,
+            self.total_timesteps,
+        );
         self.agent.set_learning_rate(lr);
         let (n, t_len) = (config.n_envs, config.n_steps);
         let d = self.agent.obs_dim();
@@ -206,6 +232,7 @@ impl AcerTrainer {
             // without snapshots) with a seed of its own, so it does not replay the first episodes.
             let seed = self.seed.wrapping_add(self.counters.num_timesteps);
             self.obs = self.env.reset(Some(seed))?.to_vec();
+            self.raw_obs = self.env.raw_observations().to_vec();
             self.counters.started = true;
         }
         let mut segs: Vec<Collecting> = (0..n).map(|_| Collecting::default()).collect();
@@ -225,24 +252,27 @@ impl AcerTrainer {
             };
             let rewards = step.rewards.to_vec();
             let (terminated, truncated) = (step.terminated.to_vec(), step.truncated.to_vec());
-            let finals: Vec<Option<Vec<f32>>> = (0..n)
-                .map(|i| step.final_observation(i).map(<[f32]>::to_vec))
+            let ended: Vec<bool> = (0..n)
+                .map(|i| step.final_observation(i).is_some())
                 .collect();
             let next_obs = step.observations.to_vec();
             check_finite_f64("reward", &rewards, self.counters.num_timesteps)?;
             let raw = self.env.raw_rewards().to_vec();
+            let raw_finals = self.env.raw_final_observations();
             for (i, seg) in segs.iter_mut().enumerate() {
-                seg.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+                seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
                 seg.actions
                     .extend_from_slice(&acted.actions[i * w..(i + 1) * w]);
-                seg.rewards.push(rewards[i] as f32);
+                seg.rewards.push(raw[i] as f32);
                 seg.behaviour
                     .extend_from_slice(&acted.behaviour[i * width..(i + 1) * width]);
                 seg.terminated.push(terminated[i]);
                 seg.truncated.push(truncated[i]);
-                match &finals[i] {
-                    Some(o) => seg.final_obs.extend_from_slice(o),
-                    None => seg.final_obs.extend(std::iter::repeat_n(0.0, d)),
+                if ended[i] {
+                    seg.final_obs
+                        .extend_from_slice(&raw_finals[i * d..(i + 1) * d]);
+                } else {
+                    seg.final_obs.extend(std::iter::repeat_n(0.0, d));
                 }
                 self.counters.returns[i] += raw[i];
                 self.counters.lengths[i] += 1;
@@ -258,9 +288,10 @@ impl AcerTrainer {
             }
             self.counters.num_timesteps += n as u64;
             self.obs = next_obs;
+            self.raw_obs = self.env.raw_observations().to_vec();
         }
         for (i, seg) in segs.iter_mut().enumerate() {
-            seg.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+            seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
         }
         let segments: Vec<Segment<'_>> = segs
             .iter()
@@ -275,7 +306,9 @@ impl AcerTrainer {
             })
             .collect();
         // On-policy: the fresh segments.
-        let batch = self.replay.stack(&segments, &device)?;
+        let batch = self
+            .replay
+            .stack_normalized(&segments, &device, &Current(&self.env))?;
         let mut updates = vec![self.agent.update(&batch, false)?];
         if config.replay_ratio > 0.0 {
             for s in &segments {
@@ -287,7 +320,12 @@ impl AcerTrainer {
                     .map_err(|e| AcerError::Config(format!("replay_ratio: {e}")))?;
                 let k = poisson.sample(self.agent.rng.rng()) as usize;
                 for _ in 0..k {
-                    let batch = self.replay.sample(n, &mut self.agent.rng, &device)?;
+                    let batch = self.replay.sample_normalized(
+                        n,
+                        &mut self.agent.rng,
+                        &device,
+                        &Current(&self.env),
+                    )?;
                     updates.push(self.agent.update(&batch, true)?);
                 }
             }
@@ -321,6 +359,7 @@ impl AcerTrainer {
             seed: self.seed,
             counters: self.counters.clone(),
             obs: self.obs.clone(),
+            raw_obs: Some(self.raw_obs.clone()),
             env: self.env.snapshot()?,
         };
         let json =
@@ -356,11 +395,34 @@ impl AcerTrainer {
                 saved.counters.returns.len()
             )));
         }
+        let normalizes = self.agent.config().normalize_obs || self.agent.config().normalize_reward;
+        let raw_obs = match saved.raw_obs {
+            Some(raw) => raw,
+            // Without normalization the stored values are the raw ones.
+            None if !normalizes => saved.obs.clone(),
+            None => {
+                return Err(AcerError::Checkpoint(format!(
+                    "{} was written before ACER's replay memory kept unnormalized values: its \
+                     replayed segments hold normalized ones, which this version would normalize \
+                     twice; start the run again",
+                    dir.display()
+                )));
+            }
+        };
+        if raw_obs.len() != saved.obs.len() {
+            return Err(AcerError::Checkpoint(format!(
+                "{}: {} raw observation values for {} normalized ones",
+                dir.join(TRAINER_FILE).display(),
+                raw_obs.len(),
+                saved.obs.len()
+            )));
+        }
         let exact = self.env.restore(&saved.env)?;
         self.replay = replay;
         self.seed = saved.seed;
         self.counters = saved.counters;
         self.obs = saved.obs;
+        self.raw_obs = raw_obs;
         if !exact {
             self.counters.started = false;
             self.counters.returns.fill(0.0);

@@ -153,6 +153,55 @@ fn a_resumed_trainer_continues_bit_for_bit() {
     }
 }
 
+/// With normalization on, the replay memory keeps what Pendulum-v1 returned, and each batch is
+/// normalized when it is used, with the statistics of that moment: replayed segments normalized
+/// at collection kept statistics that had since moved, and learning collapsed on most seeds
+/// (docs/results.md). Stored observations are `(cos θ, sin θ, θ̇)`, so `cos² + sin² = 1`, and
+/// stored rewards lie in `[−16.28, 0]`.
+#[test]
+fn the_replay_memory_keeps_unnormalized_values() {
+    let (_, tr) = run(4, 30, ActionSpec::Continuous { dim: 1 });
+    let mut rng = rl_math::SeededRng::new(0);
+    let stored = tr.replay().sample(8, &mut rng, &Device::Cpu).unwrap();
+    let obs = stored.obs.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    for row in obs.chunks(3) {
+        let norm = row[0] * row[0] + row[1] * row[1];
+        assert!((norm - 1.0).abs() < 1e-5, "a stored observation {row:?}");
+    }
+    let rewards = stored
+        .rewards
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(rewards.iter().all(|r| (-16.28..=0.0).contains(r)));
+    assert!(rewards.iter().any(|&r| r < -0.5), "{rewards:?}");
+    // What the learner sees of the same observations: normalized with the current statistics.
+    let normalized = tr.env().normalize_obs(&obs);
+    assert_ne!(normalized, obs);
+    assert!(
+        normalized
+            .chunks(3)
+            .any(|row| (row[0] * row[0] + row[1] * row[1] - 1.0).abs() > 0.1)
+    );
+
+    // A checkpoint written before (no raw observations in trainer.json, a replay memory of
+    // normalized values) is refused rather than normalized twice.
+    let dir = tempfile::tempdir().unwrap();
+    tr.save(dir.path()).unwrap();
+    let path = dir.path().join("trainer.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("raw_obs");
+    std::fs::write(&path, json.to_string()).unwrap();
+    let (_, mut fresh) = run(4, 0, ActionSpec::Continuous { dim: 1 });
+    let err = fresh.load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, AcerError::Checkpoint(m) if m.contains("unnormalized")),
+        "{err}"
+    );
+}
+
 /// Every switch the paper ablates runs: no trust region, no bias correction, c = ∞, δ, on-policy
 /// only (replay ratio 0), and the entropy added after the projection.
 #[test]

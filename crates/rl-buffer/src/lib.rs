@@ -27,7 +27,8 @@
 //! - [`RolloutBuffer`]: one on-policy rollout of N envs × n steps with GAE / n-step returns that
 //!   bootstrap truncated episodes from their true final observation (A2C).
 //! - [`SegmentReplay`]: ACER's replay of fixed-length segments with the behaviour policy's full
-//!   distribution at every step.
+//!   distribution at every step; a [`Normalizer`] normalizes each batch when it is built, so a
+//!   learner can store raw values and normalize them with the statistics current at replay.
 //!
 //! Every push checks its input (lengths, finiteness, action range) and refuses bad data with a
 //! [`BufferError`] that names it, storing nothing.
@@ -41,5 +42,5 @@ mod spec;
 pub use error::{BufferError, Result};
 pub use replay::{ReplayBatch, ReplayBuffer, Transition};
 pub use rollout::{RolloutBatch, RolloutBuffer, RolloutStep};
-pub use segments::{Segment, SegmentBatch, SegmentReplay};
+pub use segments::{AsStored, Normalizer, Segment, SegmentBatch, SegmentReplay};
 pub use spec::ActionSpec;

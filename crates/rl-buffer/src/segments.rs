@@ -51,6 +51,29 @@ pub struct SegmentBatch {
     pub final_obs: Tensor,
 }
 
+/// What a batch's stored observations and rewards become when the batch is built.
+///
+/// A replay memory keeps what the envs returned, unnormalized, and a learner that normalizes
+/// observations or rewards with running statistics passes the statistics current at sampling
+/// time: normalized once at collection, a replayed step would keep the statistics of its own time
+/// however far they have since moved (Stable-Baselines3 stores raw values for its off-policy
+/// learners for the same reason).
+pub trait Normalizer {
+    /// Normalizes observations (rows of `obs_dim` values) in place.
+    fn observations(&self, obs: &mut [f32]);
+    /// Normalizes rewards in place.
+    fn rewards(&self, rewards: &mut [f32]);
+}
+
+/// The [`Normalizer`] that leaves everything as stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsStored;
+
+impl Normalizer for AsStored {
+    fn observations(&self, _obs: &mut [f32]) {}
+    fn rewards(&self, _rewards: &mut [f32]) {}
+}
+
 /// A ring of whole segments; sampling returns whole segments, so episode boundaries inside them
 /// (and the flags and final observations that mark them) are kept.
 #[derive(Debug, Clone)]
@@ -212,12 +235,25 @@ impl SegmentReplay {
         Ok(())
     }
 
-    /// `batch_size` segments drawn uniformly (with replacement), as tensors on `device`.
+    /// `batch_size` segments drawn uniformly (with replacement), as tensors on `device`, with
+    /// the values as stored.
     pub fn sample(
         &self,
         batch_size: usize,
         rng: &mut SeededRng,
         device: &Device,
+    ) -> Result<SegmentBatch> {
+        self.sample_normalized(batch_size, rng, device, &AsStored)
+    }
+
+    /// [`sample`](Self::sample), with the observations (final ones included) and rewards passed
+    /// through `normalizer` before they become tensors.
+    pub fn sample_normalized(
+        &self,
+        batch_size: usize,
+        rng: &mut SeededRng,
+        device: &Device,
+        normalizer: &dyn Normalizer,
     ) -> Result<SegmentBatch> {
         if self.len == 0 || batch_size == 0 {
             return Err(BufferError::NotEnough {
@@ -239,6 +275,7 @@ impl SegmentReplay {
             },
             idx.len(),
             device,
+            normalizer,
         )
     }
 
@@ -246,6 +283,17 @@ impl SegmentReplay {
     /// on-policy update runs on the rollout it just collected. Each segment is
     /// [`check`](Self::check)ed.
     pub fn stack(&self, segments: &[Segment<'_>], device: &Device) -> Result<SegmentBatch> {
+        self.stack_normalized(segments, device, &AsStored)
+    }
+
+    /// [`stack`](Self::stack), with the observations (final ones included) and rewards passed
+    /// through `normalizer` before they become tensors.
+    pub fn stack_normalized(
+        &self,
+        segments: &[Segment<'_>],
+        device: &Device,
+        normalizer: &dyn Normalizer,
+    ) -> Result<SegmentBatch> {
         if segments.is_empty() {
             return Err(BufferError::NotEnough {
                 requested: 1,
@@ -263,11 +311,20 @@ impl SegmentReplay {
             c.truncated.extend_from_slice(s.truncated);
             c.final_obs.extend_from_slice(s.final_obs);
         }
-        self.tensors(c, segments.len(), device)
+        self.tensors(c, segments.len(), device, normalizer)
     }
 
-    fn tensors(&self, c: Columns, b: usize, device: &Device) -> Result<SegmentBatch> {
+    fn tensors(
+        &self,
+        mut c: Columns,
+        b: usize,
+        device: &Device,
+        normalizer: &dyn Normalizer,
+    ) -> Result<SegmentBatch> {
         let (t, d) = (self.seg_len, self.obs_dim);
+        normalizer.observations(&mut c.obs);
+        normalizer.observations(&mut c.final_obs);
+        normalizer.rewards(&mut c.rewards);
         Ok(SegmentBatch {
             obs: Tensor::from_vec(c.obs, (b, t + 1, d), device)?,
             actions: self.action.tensor(c.actions, &[b, t], device)?,

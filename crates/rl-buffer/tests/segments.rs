@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "test code: a panic is a test failure")]
 
 use candle_core::{DType, Device};
-use rl_buffer::{ActionSpec, BufferError, Segment, SegmentReplay};
+use rl_buffer::{ActionSpec, AsStored, BufferError, Normalizer, Segment, SegmentReplay};
 use rl_math::SeededRng;
 
 const T: usize = 3;
@@ -108,4 +108,59 @@ fn bad_segments_are_refused() {
     ));
     replay.push(good).unwrap();
     assert_eq!(replay.len(), 1);
+}
+
+/// Doubles observations and negates rewards, so each column's path is visible.
+struct Marking;
+
+impl Normalizer for Marking {
+    fn observations(&self, obs: &mut [f32]) {
+        obs.iter_mut().for_each(|o| *o *= 2.0);
+    }
+    fn rewards(&self, rewards: &mut [f32]) {
+        rewards.iter_mut().for_each(|r| *r = -*r);
+    }
+}
+
+/// A normalizer sees the stored observations, final observations and rewards of every batch,
+/// sampled or stacked, when the batch is built; the memory itself keeps what was pushed.
+#[test]
+fn batches_are_normalized_when_built_and_the_memory_keeps_what_was_pushed() {
+    let mut replay = SegmentReplay::new(12, T, 1, ActionSpec::Discrete { n: 2 }, 2).unwrap();
+    push(&mut replay, 1);
+    let sample = |replay: &SegmentReplay, normalizer: &dyn Normalizer| {
+        replay
+            .sample_normalized(1, &mut SeededRng::new(0), &Device::Cpu, normalizer)
+            .unwrap()
+    };
+    let stored = sample(&replay, &AsStored);
+    let marked = sample(&replay, &Marking);
+    let plain = replay
+        .sample(1, &mut SeededRng::new(0), &Device::Cpu)
+        .unwrap();
+    let flat = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(flat(&stored.obs), [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(flat(&plain.obs), flat(&stored.obs));
+    assert_eq!(flat(&marked.obs), [2.0, 4.0, 6.0, 8.0]);
+    assert_eq!(flat(&marked.final_obs), [0.0, -2.0, 0.0]);
+    assert_eq!(flat(&marked.rewards), [-1.0, -2.0, -3.0]);
+    assert_eq!(flat(&marked.behaviour), flat(&stored.behaviour));
+    // Sampled again as stored: the memory was not changed by the normalizer.
+    assert_eq!(flat(&sample(&replay, &AsStored).obs), [1.0, 2.0, 3.0, 4.0]);
+
+    let obs = [5.0f32, 6.0, 7.0, 8.0];
+    let segment = Segment {
+        obs: &obs,
+        actions: &[0.0, 1.0, 0.0],
+        rewards: &[1.0, 0.5, 0.0],
+        behaviour: &[0.5; 6],
+        terminated: &[false; T],
+        truncated: &[false; T],
+        final_obs: &[0.0; T],
+    };
+    let stacked = replay
+        .stack_normalized(&[segment], &Device::Cpu, &Marking)
+        .unwrap();
+    assert_eq!(flat(&stacked.obs), [10.0, 12.0, 14.0, 16.0]);
+    assert_eq!(flat(&stacked.rewards), [-1.0, -0.5, -0.0]);
 }

@@ -66,7 +66,9 @@ pub struct VecNormalize<E = BoxedEnv> {
     training: bool,
     returns: Vec<f64>,
     obs: Vec<f32>,
+    raw_obs: Vec<f32>,
     final_obs: Vec<f32>,
+    raw_final_obs: Vec<f32>,
     rewards: Vec<f64>,
     raw_rewards: Vec<f64>,
     terminated: Vec<bool>,
@@ -98,7 +100,9 @@ impl<E: Env> VecNormalize<E> {
             training: true,
             returns: vec![0.0; n],
             obs: vec![0.0; n * d],
+            raw_obs: vec![0.0; n * d],
             final_obs: vec![0.0; n * d],
+            raw_final_obs: vec![0.0; n * d],
             rewards: vec![0.0; n],
             raw_rewards: vec![0.0; n],
             terminated: vec![false; n],
@@ -142,6 +146,27 @@ impl<E: Env> VecNormalize<E> {
         &self.raw_rewards
     }
 
+    /// The raw (unnormalized) observations of the last reset or step.
+    pub fn raw_observations(&self) -> &[f32] {
+        &self.raw_obs
+    }
+
+    /// The raw true final observations of the last step, `obs_dim` values per env: meaningful
+    /// only for the envs whose episode ended at that step (as in [`VecStep`]).
+    pub fn raw_final_observations(&self) -> &[f32] {
+        &self.raw_final_obs
+    }
+
+    /// A raw reward `r` normalized with the current statistics: `r / √(var + ε)` of the
+    /// discounted return, clipped to `±clip_reward` (unchanged if rewards are not normalized).
+    pub fn normalize_reward(&self, r: f64) -> f64 {
+        match &self.stats.ret {
+            Some(rms) => (r / (rms.var()[0] + self.config.epsilon).sqrt())
+                .clamp(-self.config.clip_reward, self.config.clip_reward),
+            None => r,
+        }
+    }
+
     /// `obs` (rows of `obs_dim`) normalized with the current statistics (unchanged if
     /// observations are not normalized).
     pub fn normalize_obs(&self, obs: &[f32]) -> Vec<f32> {
@@ -165,6 +190,7 @@ impl<E: Env> VecNormalize<E> {
             rms.update(&raw)?;
         }
         self.obs = self.normalize_obs(&raw);
+        self.raw_obs = raw;
         Ok(&self.obs)
     }
 
@@ -183,9 +209,11 @@ impl<E: Env> VecNormalize<E> {
             rms.update(&raw_obs)?;
         }
         self.obs = self.normalize_obs(&raw_obs);
+        self.raw_obs = raw_obs;
         for (i, o) in finals {
             let normalized = self.normalize_obs(&o);
             self.final_obs[i * d..(i + 1) * d].copy_from_slice(&normalized);
+            self.raw_final_obs[i * d..(i + 1) * d].copy_from_slice(&o);
         }
         for (i, r) in self.raw_rewards.iter().enumerate() {
             self.returns[i] = self.returns[i] * self.config.gamma + r;
@@ -194,12 +222,8 @@ impl<E: Env> VecNormalize<E> {
             let returns: Vec<f32> = self.returns.iter().map(|&r| r as f32).collect();
             rms.update(&returns)?;
         }
-        for (i, r) in self.raw_rewards.iter().enumerate() {
-            self.rewards[i] = match &self.stats.ret {
-                Some(rms) => (r / (rms.var()[0] + self.config.epsilon).sqrt())
-                    .clamp(-self.config.clip_reward, self.config.clip_reward),
-                None => *r,
-            };
+        for i in 0..self.raw_rewards.len() {
+            self.rewards[i] = self.normalize_reward(self.raw_rewards[i]);
             if self.terminated[i] || self.truncated[i] {
                 self.returns[i] = 0.0;
             }
@@ -227,6 +251,7 @@ impl<E: Env> VecNormalize<E> {
             "training": self.training,
             "returns": self.returns,
             "obs": self.obs,
+            "raw_obs": self.raw_obs,
             "venv": venv,
         }))
     }
@@ -249,6 +274,18 @@ impl<E: Env> VecNormalize<E> {
         if returns.len() != self.returns.len() || obs.len() != self.obs.len() {
             return Err(err("another number of envs".into()));
         }
+        // Snapshots from before raw observations were kept have none: the raw observations then
+        // stay as they are until the next reset or step.
+        let raw_obs: Option<Vec<f32>> = match snapshot.get("raw_obs") {
+            Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| err(e.to_string()))?),
+            None => None,
+        };
+        if raw_obs
+            .as_ref()
+            .is_some_and(|r| r.len() != self.raw_obs.len())
+        {
+            return Err(err("another number of envs".into()));
+        }
         let exact = !snapshot["venv"].is_null();
         if exact {
             self.venv.restore(&snapshot["venv"])?;
@@ -258,6 +295,9 @@ impl<E: Env> VecNormalize<E> {
         if exact {
             self.returns = returns;
             self.obs = obs;
+            if let Some(raw) = raw_obs {
+                self.raw_obs = raw;
+            }
         } else {
             self.returns.fill(0.0);
         }

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, reason = "test code: a panic is a test failure")]
 
-use rl_envs::{Action, Env, EnvError, SyncVectorEnv, VecAction, make};
+use rl_envs::{
+    Action, Env, EnvError, NormalizeConfig, SyncVectorEnv, VecAction, VecNormalize, make,
+};
 
 #[test]
 fn envs_are_seeded_seed_plus_index() {
@@ -116,4 +118,53 @@ fn a_restored_vector_env_continues_identically() {
     }
     let mut c = SyncVectorEnv::make("CartPole-v1", 2).unwrap();
     assert!(c.restore(&snap).is_err());
+}
+
+/// `VecNormalize` keeps what the envs returned beside what it hands out: the raw observations,
+/// rewards and final observations equal an unwrapped vector env's stepped alike, and the
+/// normalized ones are [`VecNormalize::normalize_obs`] and [`VecNormalize::normalize_reward`] of
+/// them under the statistics of that step (what a replay memory needs to normalize stored raw
+/// values later).
+#[test]
+fn vec_normalize_keeps_the_raw_values_beside_the_normalized_ones() {
+    let mut plain = SyncVectorEnv::make("Pendulum-v1", 2).unwrap();
+    let mut wrapped = VecNormalize::new(
+        SyncVectorEnv::make("Pendulum-v1", 2).unwrap(),
+        NormalizeConfig::default(),
+    )
+    .unwrap();
+    let raw = plain.reset(Some(3)).unwrap().to_vec();
+    let normalized = wrapped.reset(Some(3)).unwrap().to_vec();
+    assert_eq!(wrapped.raw_observations(), &raw[..]);
+    assert_eq!(wrapped.normalize_obs(&raw), normalized);
+    let mut finals = 0;
+    for t in 0..210 {
+        let torque = [(t % 5) as f32 - 2.0, 1.5];
+        let p = plain.step(VecAction::Continuous(&torque)).unwrap();
+        let (p_obs, p_rewards) = (p.observations.to_vec(), p.rewards.to_vec());
+        let p_finals: Vec<Option<Vec<f32>>> = (0..2)
+            .map(|i| p.final_observation(i).map(<[f32]>::to_vec))
+            .collect();
+        let w = wrapped.step(VecAction::Continuous(&torque)).unwrap();
+        let (w_obs, w_rewards) = (w.observations.to_vec(), w.rewards.to_vec());
+        let w_ended: Vec<bool> = (0..2).map(|i| w.final_observation(i).is_some()).collect();
+        assert_eq!(wrapped.raw_observations(), &p_obs[..]);
+        assert_eq!(wrapped.raw_rewards(), &p_rewards[..]);
+        assert_eq!(wrapped.normalize_obs(&p_obs), w_obs);
+        for i in 0..2 {
+            assert_eq!(wrapped.normalize_reward(p_rewards[i]), w_rewards[i]);
+            assert_eq!(w_ended[i], p_finals[i].is_some());
+            if let Some(o) = &p_finals[i] {
+                assert_eq!(
+                    &wrapped.raw_final_observations()[i * 3..(i + 1) * 3],
+                    &o[..]
+                );
+                finals += 1;
+            }
+        }
+    }
+    // Pendulum-v1 truncates at 200 steps: both envs ended once.
+    assert_eq!(finals, 2);
+    // Normalization does change the values (the statistics are not the identity).
+    assert_ne!(wrapped.normalize_obs(&raw), raw);
 }

@@ -194,6 +194,89 @@ impl DiagGaussian {
     }
 }
 
+/// Generalized state-dependent exploration (gSDE; Raffin, Kober and Stulp 2021, "Smooth
+/// Exploration for Robotic Reinforcement Learning", section 3; SB3's
+/// `StateDependentNoiseDistribution` with `full_std=True`, `use_expln=False`,
+/// `learn_features=False`).
+///
+/// The noise is a linear function of the policy's last hidden features `z(s)` (`[B, L]`): an
+/// exploration matrix `θ_ε` (`[L, D]`, entries `θ_ε[l, d] ~ N(0, σ[l, d]²)` with `σ = exp(log_std)`,
+/// a learned `[L, D]` parameter) is drawn once and kept for many steps, and the action is
+/// `a = μ(s) + z(s) θ_ε`. Given `s`, that is a Gaussian with per-row variance
+///
+/// ```text
+/// Var[a_d | s] = Σ_l z_l(s)² σ[l, d]²        (+ 1e-6, SB3's ε, inside the square root)
+/// ```
+///
+/// whose log-probability and entropy are those of [`DiagGaussian`] with [`Gsde::log_std`] as its
+/// `[B, D]` log standard deviation. The features enter the variance detached: the variance's
+/// gradient reaches `log_std` only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gsde;
+
+impl Gsde {
+    /// SB3's ε added to the variance.
+    pub const EPSILON: f64 = 1e-6;
+
+    /// The per-row `log σ_d(s) = ½ log(Σ_l z_l² exp(2 log_std[l, d]) + ε)`, `[B, D]`, from features
+    /// `[B, L]` (detached here) and `log_std` `[L, D]` (differentiable).
+    ///
+    /// ```
+    /// use candle_core::{Device, Tensor};
+    /// use rl_math::distributions::Gsde;
+    /// let z = Tensor::new(&[[1.0f64, 2.0]], &Device::Cpu)?;
+    /// let log_std = Tensor::new(&[[0.5f64.ln()], [0.1f64.ln()]], &Device::Cpu)?;
+    /// let var = (1.0 * 0.25 + 4.0 * 0.01) + Gsde::EPSILON;
+    /// let got: Vec<Vec<f64>> = Gsde::log_std(&z, &log_std)?.to_vec2()?;
+    /// assert!((got[0][0] - 0.5 * var.ln()).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log_std(features: &Tensor, log_std: &Tensor) -> Result<Tensor> {
+        let (l, d) = log_std.dims2().map_err(|_| {
+            MathError::Shape(format!(
+                "gSDE log_std must be [features, action dims], got {:?}",
+                log_std.dims()
+            ))
+        })?;
+        let (_, lf) = features.dims2()?;
+        if lf != l {
+            return Err(MathError::Shape(format!(
+                "gSDE features have {lf} columns, log_std {l} rows ({l} x {d})"
+            )));
+        }
+        let var = features
+            .detach()
+            .sqr()?
+            .matmul(&(log_std * 2.0)?.exp()?)?
+            .affine(1.0, Self::EPSILON)?;
+        Ok((var.log()? * 0.5)?)
+    }
+
+    /// `n` exploration matrices `θ_ε` (`[n, L, D]`), entries `N(0, exp(log_std)²)`, from `rng`.
+    pub fn sample_matrices(log_std: &Tensor, n: usize, rng: &mut SeededRng) -> Result<Tensor> {
+        let (l, d) = log_std.dims2()?;
+        let eps = rng.normal(&[n, l, d], log_std.dtype(), log_std.device())?;
+        Ok(eps.broadcast_mul(&log_std.detach().exp()?.unsqueeze(0)?)?)
+    }
+
+    /// The noise `z(s_b) θ_ε,b` of each row with its own matrix: features `[B, L]`, matrices
+    /// `[B, L, D]`; `[B, D]`.
+    pub fn noise(features: &Tensor, matrices: &Tensor) -> Result<Tensor> {
+        let (b, l) = features.dims2()?;
+        let (bm, lm, _) = matrices.dims3()?;
+        if (b, l) != (bm, lm) {
+            return Err(MathError::Shape(format!(
+                "gSDE: {b} rows of {l} features for {bm} matrices of {lm} rows"
+            )));
+        }
+        Ok(features
+            .detach()
+            .unsqueeze(1)?
+            .matmul(matrices)?
+            .squeeze(1)?)
+    }
+}
+
 /// A categorical distribution from logits `[B, A]`.
 ///
 /// Log-probabilities come from `log_softmax` (never `log(softmax)`), so extreme logits stay finite.

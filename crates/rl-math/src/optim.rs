@@ -16,6 +16,40 @@ use serde::{Deserialize, Serialize};
 use crate::polyak::sorted_vars;
 use crate::{MathError, Result};
 
+/// How the learning rate moves over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The configured rate throughout.
+    #[default]
+    Constant,
+    /// From the configured rate at the run's start to 0 at its end: `lr · (1 − done)` with
+    /// `done` the fraction of the run's steps taken (Stable-Baselines 2's `linear`, and SB3's
+    /// and rl-baselines3-zoo's `lin_<lr>`).
+    Linear,
+}
+
+impl LrSchedule {
+    /// The rate for `base` after `steps` of a run of `total` steps. Without a total (a learner
+    /// never told its run's length) or with a total of 0, the rate stays `base`.
+    ///
+    /// ```
+    /// use rl_math::optim::LrSchedule;
+    /// assert_eq!(LrSchedule::Linear.rate(1e-3, 250, Some(1000)), 7.5e-4);
+    /// assert_eq!(LrSchedule::Linear.rate(1e-3, 2000, Some(1000)), 0.0);
+    /// assert_eq!(LrSchedule::Linear.rate(1e-3, 250, None), 1e-3);
+    /// assert_eq!(LrSchedule::Constant.rate(1e-3, 250, Some(1000)), 1e-3);
+    /// ```
+    pub fn rate(self, base: f64, steps: u64, total: Option<u64>) -> f64 {
+        match (self, total) {
+            (Self::Linear, Some(total)) if total > 0 => {
+                base * (1.0 - steps as f64 / total as f64).max(0.0)
+            }
+            _ => base,
+        }
+    }
+}
+
 /// What every optimizer here offers.
 pub trait Optimizer {
     /// Applies one update from the gradients in `grads` (parameters without a gradient are left alone).

@@ -1,7 +1,9 @@
 //! rl-math against PyTorch: every value and gradient here was computed by PyTorch in float64
 //! (`tests/fixtures/make_golden.py`, which says how to re-run it) and stored in
 //! `tests/fixtures/golden.json`. float64 results must agree within 1e-10, float32 ones within 1e-5
-//! (relative, or absolute below 1).
+//! (relative, or absolute below 1). The gSDE tests (`gsde_*`) compare with Stable-Baselines3's own
+//! `StateDependentNoiseDistribution` (`tests/fixtures/make_gsde_golden.py`, `gsde_golden.json`),
+//! within 1e-12.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +14,7 @@
 use candle_core::{DType, Device, Tensor, Var};
 use rl_math::SeededRng;
 use rl_math::clip::clip_grad_norm;
-use rl_math::distributions::{Categorical, DiagGaussian, LogStdBounds, TanhGaussian};
+use rl_math::distributions::{Categorical, DiagGaussian, Gsde, LogStdBounds, TanhGaussian};
 use rl_math::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, RmsPropStyle};
 use rl_math::returns::{
     Trajectory, gae, n_step_returns, retrace, truncated_traces, truncated_traces_pow,
@@ -501,4 +503,129 @@ fn clip_grad_norm_matches_torch() {
         assert_close(grads.get(&w).unwrap(), &case["grad_w"], "clipped dW");
         assert_close(grads.get(&b).unwrap(), &case["grad_b"], "clipped db");
     }
+}
+
+fn gsde_golden() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gsde_golden.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn gsde_tensor(v: &Value, dims: &[usize]) -> Tensor {
+    Tensor::from_vec(flat(v), dims, &Device::Cpu).unwrap()
+}
+
+fn gsde_close(got: &Tensor, want: &Value, what: &str) {
+    let got: Vec<f64> = got.flatten_all().unwrap().to_vec1().unwrap();
+    let want = flat(want);
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+            "{what}[{i}]: {g} vs SB3 {w}"
+        );
+    }
+}
+
+/// gSDE against Stable-Baselines3's own `StateDependentNoiseDistribution` (`full_std=True`,
+/// `use_expln=False`, `learn_features=False`): `tests/fixtures/make_gsde_golden.py` stored SB3's
+/// log-probabilities, entropies, their gradients with respect to `log_std` and the mean, and the
+/// per-row noise for given exploration matrices, in float64.
+#[test]
+fn gsde_log_prob_entropy_gradients_and_noise_equal_sb3() {
+    let g = gsde_golden();
+    let n = |k: &str| g[k].as_u64().unwrap() as usize;
+    let (b, l, d) = (n("b"), n("l"), n("d"));
+    let features = gsde_tensor(&g["features"], &[b, l]);
+    let log_std = Var::from_tensor(&gsde_tensor(&g["log_std"], &[l, d])).unwrap();
+    let mean = Var::from_tensor(&gsde_tensor(&g["mean"], &[b, d])).unwrap();
+    let actions = gsde_tensor(&g["actions"], &[b, d]);
+
+    let row_log_std = Gsde::log_std(&features, log_std.as_tensor()).unwrap();
+    let pi = DiagGaussian::new(mean.as_tensor(), &row_log_std).unwrap();
+    let log_prob = pi.log_prob(&actions).unwrap();
+    let entropy = pi.entropy().unwrap();
+    gsde_close(&log_prob, &g["log_prob"], "log_prob");
+    gsde_close(&entropy, &g["entropy"], "entropy");
+    let grads = (log_prob.sum_all().unwrap() + entropy.sum_all().unwrap())
+        .unwrap()
+        .backward()
+        .unwrap();
+    gsde_close(
+        grads.get(log_std.as_tensor()).unwrap(),
+        &g["grad_log_std"],
+        "d/d log_std",
+    );
+    gsde_close(
+        grads.get(mean.as_tensor()).unwrap(),
+        &g["grad_mean"],
+        "d/d mean",
+    );
+    // The features are detached: no gradient reaches them even when they are a variable.
+    let fv = Var::from_tensor(&features).unwrap();
+    let lp = DiagGaussian::new(
+        mean.as_tensor(),
+        &Gsde::log_std(fv.as_tensor(), log_std.as_tensor()).unwrap(),
+    )
+    .unwrap()
+    .log_prob(&actions)
+    .unwrap();
+    assert!(
+        lp.sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(fv.as_tensor())
+            .is_none()
+    );
+
+    let matrices = gsde_tensor(&g["matrices"], &[b, l, d]);
+    gsde_close(
+        &Gsde::noise(&features, &matrices).unwrap(),
+        &g["noise"],
+        "noise",
+    );
+}
+
+/// Exploration matrices have entries `N(0, exp(log_std)²)`: over many draws each entry's sample
+/// standard deviation is its `σ`, and the same seed draws the same matrices.
+#[test]
+fn gsde_exploration_matrices_have_the_learned_scale() {
+    let sigma = [[0.5f64, 2.0], [0.1, 1.0]];
+    let log_std = Tensor::new(
+        &[[0.5f64.ln(), 2f64.ln()], [0.1f64.ln(), 0.0]],
+        &Device::Cpu,
+    )
+    .unwrap();
+    let n = 20_000;
+    let m = Gsde::sample_matrices(&log_std, n, &mut SeededRng::new(1)).unwrap();
+    assert_eq!(m.dims(), [n, 2, 2]);
+    assert_eq!(m.dtype(), DType::F64);
+    let v: Vec<f64> = m.flatten_all().unwrap().to_vec1().unwrap();
+    for (k, s) in sigma.iter().flatten().enumerate() {
+        let var = v.iter().skip(k).step_by(4).map(|x| x * x).sum::<f64>() / n as f64;
+        // 20 000 draws: the sample std is within 3% of σ (about 6 standard errors).
+        assert!(
+            (var.sqrt() / s - 1.0).abs() < 0.03,
+            "entry {k}: {} vs {s}",
+            var.sqrt()
+        );
+    }
+    let again = Gsde::sample_matrices(&log_std, n, &mut SeededRng::new(1)).unwrap();
+    assert_eq!(again.flatten_all().unwrap().to_vec1::<f64>().unwrap(), v);
+    // Shapes that do not fit are named.
+    let err = Gsde::noise(
+        &Tensor::zeros((3, 2), DType::F64, &Device::Cpu).unwrap(),
+        &m,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("matrices"), "{err}");
+    let err = Gsde::log_std(
+        &Tensor::zeros((3, 5), DType::F64, &Device::Cpu).unwrap(),
+        &log_std,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("features"), "{err}");
 }

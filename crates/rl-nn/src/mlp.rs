@@ -113,6 +113,14 @@ pub struct Trace {
     outputs: Vec<Tensor>,
 }
 
+impl Trace {
+    /// The last layer's input: the last hidden layer's activations (the network's input when it
+    /// has no hidden layer), `[B, sizes[n − 1]]` — the features a gSDE policy's noise is built on.
+    pub fn last_features(&self) -> Option<&Tensor> {
+        self.inputs.last()
+    }
+}
+
 /// Gradients from [`Mlp::backward`].
 #[derive(Debug, Clone)]
 pub struct MlpGrads {

@@ -24,8 +24,11 @@ impl A2cAlgorithm {
         let (obs_dim, action) =
             check_spaces(venv.observation_space(), venv.action_space(), &run.env)?;
         let agent = A2c::new(config, obs_dim, action, device, run.seed)?;
+        let mut trainer = A2cTrainer::new(agent, venv, run.seed)?;
+        // A `linear` learning-rate schedule runs over the run's length.
+        trainer.set_total_timesteps(run.n_timesteps);
         Ok(Self {
-            trainer: A2cTrainer::new(agent, venv, run.seed)?,
+            trainer,
             env_id: run.env.clone(),
         })
     }
