@@ -268,7 +268,9 @@ impl A2c {
 
     /// With `use_sde`, draws `n` new exploration matrices (one per env) from the agent's
     /// generator: [`A2cTrainer`](crate::A2cTrainer) does it at the start of each rollout (and
-    /// every `sde_sample_freq` steps). Without gSDE it does nothing.
+    /// every `sde_sample_freq` steps). Stochastic [`act_batch`](Self::act_batch) calls then take
+    /// batches of `n` observations (row `i` uses matrix `i`); the first call draws matrices for
+    /// its batch if none were drawn. Without gSDE it does nothing.
     pub fn reset_noise(&mut self, n: usize) -> Result<()> {
         if self.config.use_sde {
             let log_std = self.log_std_tensor()?;
@@ -292,6 +294,8 @@ impl A2c {
     /// name of [`A2c::params`] (weights trained elsewhere, or a reference test's).
     pub fn load_parameters(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
         self.params.load_named("params/", tensors)?;
+        // gSDE's matrices were drawn with the old scale: the next rollout draws new ones.
+        self.exploration = None;
         Ok(())
     }
 
@@ -309,7 +313,8 @@ impl A2c {
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Acted> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         let obs = &obs.to_dtype(self.params.dtype())?;
-        let out = self.pi.forward_detached(obs)?;
+        // `forward_detached` is this same pass without the trace; gSDE needs the trace's features.
+        let (out, trace) = self.pi.forward_traced(obs)?;
         let values = self.values(obs)?;
         match self.action {
             ActionSpec::Discrete { .. } => {
@@ -328,8 +333,6 @@ impl A2c {
                 })
             }
             ActionSpec::Continuous { .. } if self.config.use_sde => {
-                // The features are recomputed here (acting is not the hot path).
-                let (out, trace) = self.pi.forward_traced(obs)?;
                 let features = last_features(&trace)?;
                 let log_std = self.log_std_tensor()?;
                 let pi = DiagGaussian::new(&out, &Gsde::log_std(features, &log_std)?)?;
@@ -337,14 +340,22 @@ impl A2c {
                     out.clone()
                 } else {
                     let rows = features.dim(0)?;
-                    // Matrices for this batch: the rollout's, or new ones if none fit.
-                    if self.exploration.as_ref().map(|m| m.dim(0)).transpose()? != Some(rows) {
+                    if self.exploration.is_none() {
                         self.reset_noise(rows)?;
                     }
                     let matrices = self
                         .exploration
                         .as_ref()
                         .ok_or_else(|| A2cError::Config("no exploration matrices".into()))?;
+                    let kept = matrices.dim(0)?;
+                    if kept != rows {
+                        // Redrawing here would change the running rollout's exploration and the
+                        // generator's stream behind the caller's back.
+                        return Err(A2cError::Config(format!(
+                            "a stochastic gSDE action for {rows} observations, with exploration \
+                             matrices for {kept} envs: call reset_noise({rows}) first"
+                        )));
+                    }
                     (&out + Gsde::noise(features, matrices)?)?
                 };
                 let log_probs = pi.log_prob(&a)?.to_dtype(DType::F64)?.to_vec1()?;

@@ -394,6 +394,11 @@ fn gsde_noise_is_a_function_of_the_state_until_it_is_redrawn() {
     assert_ne!(first.actions[0], first.actions[1]);
     agent.reset_noise(2).unwrap();
     assert_ne!(agent.act_batch(&obs, false).unwrap().actions, first.actions);
+    // A batch of another size is refused rather than given new matrices behind the caller's back.
+    let one = obs.narrow(0, 0, 1).unwrap();
+    let err = agent.act_batch(&one, false).unwrap_err();
+    assert!(err.to_string().contains("reset_noise(1)"), "{err}");
+    assert!(agent.act_batch(&one, true).is_ok());
     // Deterministic: the mean, whatever the matrices.
     let mean = agent.act_batch(&obs, true).unwrap();
     let out = agent.policy_net().forward_detached(&obs).unwrap();

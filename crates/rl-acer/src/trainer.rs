@@ -38,10 +38,12 @@ pub struct RolloutReport {
 /// once it holds `replay_start` steps, `k ~ Poisson(replay_ratio)` updates follow on `n_envs`
 /// segments each, sampled uniformly from it.
 ///
-/// With `normalize_obs` or `normalize_reward`, segments hold what the envs returned
-/// (unnormalized) and every batch, fresh or replayed, is normalized with the statistics of the
-/// moment it is used: a replayed segment normalized when it was collected would keep statistics
-/// that have since moved (on Pendulum-v1 that stale replay made learning collapse on most seeds).
+/// With `normalize_obs` or `normalize_reward`, the on-policy update sees the fresh segments as
+/// the policy saw them (normalized with each step's statistics), while the replay memory holds
+/// what the envs returned (unnormalized) and each replayed batch is normalized with the
+/// statistics of the moment it is drawn: a replayed segment normalized when it was collected would
+/// keep statistics that have since moved (on Pendulum-v1 that stale replay made learning collapse
+/// on most seeds).
 #[derive(Debug)]
 pub struct AcerTrainer {
     agent: Acer,
@@ -78,10 +80,11 @@ struct SavedTrainer {
     env: serde_json::Value,
 }
 
-/// A batch normalized with the statistics the vector env has now.
-struct Current<'a>(&'a VecNormalize<BoxedEnv>);
+/// A batch normalized with the statistics the vector env has now ([`AcerTrainer::normalizer`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentStatistics<'a>(&'a VecNormalize<BoxedEnv>);
 
-impl Normalizer for Current<'_> {
+impl Normalizer for CurrentStatistics<'_> {
     fn observations(&self, obs: &mut [f32]) {
         let normalized = self.0.normalize_obs(obs);
         obs.copy_from_slice(&normalized);
@@ -97,7 +100,9 @@ impl Normalizer for Current<'_> {
 const TRAINER_FILE: &str = "trainer.json";
 const REPLAY_FILE: &str = "replay.safetensors";
 
-/// One env's segment while it is collected.
+/// One env's segment while it is collected: observations, rewards and final observations both as
+/// the envs returned them (what the replay memory keeps) and normalized as the policy saw them
+/// (what the on-policy update uses, so that its ρ is exactly 1).
 #[derive(Default)]
 struct Collecting {
     obs: Vec<f32>,
@@ -107,6 +112,34 @@ struct Collecting {
     terminated: Vec<bool>,
     truncated: Vec<bool>,
     final_obs: Vec<f32>,
+    seen_obs: Vec<f32>,
+    seen_rewards: Vec<f32>,
+    seen_final_obs: Vec<f32>,
+}
+
+impl Collecting {
+    /// The segment as the replay memory keeps it (unnormalized).
+    fn raw(&self) -> Segment<'_> {
+        Segment {
+            obs: &self.obs,
+            actions: &self.actions,
+            rewards: &self.rewards,
+            behaviour: &self.behaviour,
+            terminated: &self.terminated,
+            truncated: &self.truncated,
+            final_obs: &self.final_obs,
+        }
+    }
+
+    /// The segment as the policy saw it (normalized with each step's statistics).
+    fn seen(&self) -> Segment<'_> {
+        Segment {
+            obs: &self.seen_obs,
+            rewards: &self.seen_rewards,
+            final_obs: &self.seen_final_obs,
+            ..self.raw()
+        }
+    }
 }
 
 impl AcerTrainer {
@@ -195,9 +228,16 @@ impl AcerTrainer {
         &self.env
     }
 
-    /// The replay memory.
+    /// The replay memory. It holds what the envs returned (unnormalized); replayed batches are
+    /// normalized with [`normalizer`](Self::normalizer) when they are drawn.
     pub fn replay(&self) -> &SegmentReplay {
         &self.replay
+    }
+
+    /// What every replayed batch goes through: the vector env's observation and reward
+    /// normalization with its statistics of this moment (the identity without normalization).
+    pub fn normalizer(&self) -> CurrentStatistics<'_> {
+        CurrentStatistics(&self.env)
     }
 
     /// Environment steps taken (over all envs).
@@ -252,8 +292,8 @@ impl AcerTrainer {
             };
             let rewards = step.rewards.to_vec();
             let (terminated, truncated) = (step.terminated.to_vec(), step.truncated.to_vec());
-            let ended: Vec<bool> = (0..n)
-                .map(|i| step.final_observation(i).is_some())
+            let finals: Vec<Option<Vec<f32>>> = (0..n)
+                .map(|i| step.final_observation(i).map(<[f32]>::to_vec))
                 .collect();
             let next_obs = step.observations.to_vec();
             check_finite_f64("reward", &rewards, self.counters.num_timesteps)?;
@@ -261,18 +301,26 @@ impl AcerTrainer {
             let raw_finals = self.env.raw_final_observations();
             for (i, seg) in segs.iter_mut().enumerate() {
                 seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
+                seg.seen_obs
+                    .extend_from_slice(&self.obs[i * d..(i + 1) * d]);
                 seg.actions
                     .extend_from_slice(&acted.actions[i * w..(i + 1) * w]);
                 seg.rewards.push(raw[i] as f32);
+                seg.seen_rewards.push(rewards[i] as f32);
                 seg.behaviour
                     .extend_from_slice(&acted.behaviour[i * width..(i + 1) * width]);
                 seg.terminated.push(terminated[i]);
                 seg.truncated.push(truncated[i]);
-                if ended[i] {
-                    seg.final_obs
-                        .extend_from_slice(&raw_finals[i * d..(i + 1) * d]);
-                } else {
-                    seg.final_obs.extend(std::iter::repeat_n(0.0, d));
+                match &finals[i] {
+                    Some(o) => {
+                        seg.final_obs
+                            .extend_from_slice(&raw_finals[i * d..(i + 1) * d]);
+                        seg.seen_final_obs.extend_from_slice(o);
+                    }
+                    None => {
+                        seg.final_obs.extend(std::iter::repeat_n(0.0, d));
+                        seg.seen_final_obs.extend(std::iter::repeat_n(0.0, d));
+                    }
                 }
                 self.counters.returns[i] += raw[i];
                 self.counters.lengths[i] += 1;
@@ -292,27 +340,16 @@ impl AcerTrainer {
         }
         for (i, seg) in segs.iter_mut().enumerate() {
             seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
+            seg.seen_obs
+                .extend_from_slice(&self.obs[i * d..(i + 1) * d]);
         }
-        let segments: Vec<Segment<'_>> = segs
-            .iter()
-            .map(|s| Segment {
-                obs: &s.obs,
-                actions: &s.actions,
-                rewards: &s.rewards,
-                behaviour: &s.behaviour,
-                terminated: &s.terminated,
-                truncated: &s.truncated,
-                final_obs: &s.final_obs,
-            })
-            .collect();
-        // On-policy: the fresh segments.
-        let batch = self
-            .replay
-            .stack_normalized(&segments, &device, &Current(&self.env))?;
+        // On-policy: the fresh segments as the policy saw them.
+        let seen: Vec<Segment<'_>> = segs.iter().map(Collecting::seen).collect();
+        let batch = self.replay.stack(&seen, &device)?;
         let mut updates = vec![self.agent.update(&batch, false)?];
         if config.replay_ratio > 0.0 {
-            for s in &segments {
-                self.replay.push(*s)?;
+            for s in &segs {
+                self.replay.push(s.raw())?;
             }
             if self.replay.steps() >= config.replay_start {
                 // k ~ Poisson(replay_ratio) off-policy updates on n_envs segments each.
@@ -324,7 +361,7 @@ impl AcerTrainer {
                         n,
                         &mut self.agent.rng,
                         &device,
-                        &Current(&self.env),
+                        &CurrentStatistics(&self.env),
                     )?;
                     updates.push(self.agent.update(&batch, true)?);
                 }

@@ -9,7 +9,7 @@
 
 use candle_core::{Device, Tensor};
 use rl_acer::{Acer, AcerConfig, AcerError, AcerMetrics, AcerTrainer};
-use rl_buffer::ActionSpec;
+use rl_buffer::{ActionSpec, Normalizer};
 use rl_envs::probe::{Probe, ProbeEnv};
 
 fn trainer(
@@ -160,7 +160,11 @@ fn a_resumed_trainer_continues_bit_for_bit() {
 /// stored rewards lie in `[−16.28, 0]`.
 #[test]
 fn the_replay_memory_keeps_unnormalized_values() {
-    let (_, tr) = run(4, 30, ActionSpec::Continuous { dim: 1 });
+    let (updates, tr) = run(4, 30, ActionSpec::Continuous { dim: 1 });
+    // The on-policy update sees the fresh segments as the policy saw them: ρ = 1 up to rounding.
+    for m in updates.iter().flatten().filter(|m| !m.off_policy) {
+        assert!((m.rho - 1.0).abs() < 1e-5, "on-policy ρ {}", m.rho);
+    }
     let mut rng = rl_math::SeededRng::new(0);
     let stored = tr.replay().sample(8, &mut rng, &Device::Cpu).unwrap();
     let obs = stored.obs.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -176,8 +180,17 @@ fn the_replay_memory_keeps_unnormalized_values() {
         .unwrap();
     assert!(rewards.iter().all(|r| (-16.28..=0.0).contains(r)));
     assert!(rewards.iter().any(|&r| r < -0.5), "{rewards:?}");
-    // What the learner sees of the same observations: normalized with the current statistics.
+    // What replayed batches go through: the env's normalization with its current statistics.
     let normalized = tr.env().normalize_obs(&obs);
+    let mut through = obs.clone();
+    tr.normalizer().observations(&mut through);
+    assert_eq!(through, normalized);
+    let mut scaled = rewards.clone();
+    tr.normalizer().rewards(&mut scaled);
+    for (s, r) in scaled.iter().zip(&rewards) {
+        assert_eq!(*s, tr.env().normalize_reward(f64::from(*r)) as f32);
+        assert_ne!(s, r);
+    }
     assert_ne!(normalized, obs);
     assert!(
         normalized

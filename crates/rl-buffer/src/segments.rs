@@ -28,7 +28,9 @@ pub struct Segment<'a> {
     /// `T` truncated flags.
     pub truncated: &'a [bool],
     /// `T` observations: where an episode ended at step `t`, its true last observation (the value
-    /// a truncated step bootstraps from); zeros elsewhere.
+    /// a truncated step bootstraps from); zeros elsewhere (in a batch built through a
+    /// [`Normalizer`], whatever it makes of zeros: only the rows where an episode ended mean
+    /// anything).
     pub final_obs: &'a [f32],
 }
 

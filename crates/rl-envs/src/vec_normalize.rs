@@ -129,16 +129,22 @@ impl<E: Env> VecNormalize<E> {
     /// Replaces the statistics (e.g. saved ones). They must normalize the same things, with the
     /// observation dimension of this env.
     pub fn set_stats(&mut self, stats: NormalizeStats) -> Result<(), EnvError> {
+        self.check_stats(&stats)?;
+        self.stats = stats;
+        Ok(())
+    }
+
+    fn check_stats(&self, stats: &NormalizeStats) -> Result<(), EnvError> {
         let fits = stats.obs.as_ref().map(RunningMeanStd::dim)
             == self.stats.obs.as_ref().map(RunningMeanStd::dim)
             && stats.ret.is_some() == self.stats.ret.is_some();
-        if !fits {
-            return Err(EnvError::InvalidConfig(
+        if fits {
+            Ok(())
+        } else {
+            Err(EnvError::InvalidConfig(
                 "normalization statistics of another shape or kind".into(),
-            ));
+            ))
         }
-        self.stats = stats;
-        Ok(())
     }
 
     /// The raw (unnormalized) rewards of the last step.
@@ -146,7 +152,9 @@ impl<E: Env> VecNormalize<E> {
         &self.raw_rewards
     }
 
-    /// The raw (unnormalized) observations of the last reset or step.
+    /// The raw (unnormalized) observations of the last reset or step (after a
+    /// [`restore`](Self::restore) from a snapshot that predates them, with normalized
+    /// observations: stale until the next reset or step).
     pub fn raw_observations(&self) -> &[f32] {
         &self.raw_obs
     }
@@ -286,17 +294,24 @@ impl<E: Env> VecNormalize<E> {
         {
             return Err(err("another number of envs".into()));
         }
+        // Checked before anything changes: statistics of another shape leave everything as it was.
+        self.check_stats(&stats)?;
         let exact = !snapshot["venv"].is_null();
         if exact {
             self.venv.restore(&snapshot["venv"])?;
         }
-        self.set_stats(stats)?;
+        self.stats = stats;
         self.training = snapshot["training"].as_bool().unwrap_or(true);
         if exact {
             self.returns = returns;
             self.obs = obs;
-            if let Some(raw) = raw_obs {
-                self.raw_obs = raw;
+            match raw_obs {
+                Some(raw) => self.raw_obs = raw,
+                // Without observation normalization the raw observations are the returned ones.
+                None if self.stats.obs.is_none() => self.raw_obs = self.obs.clone(),
+                // Otherwise they cannot be recovered (normalization clips): they stay stale until
+                // the next reset or step.
+                None => {}
             }
         } else {
             self.returns.fill(0.0);

@@ -168,3 +168,40 @@ fn vec_normalize_keeps_the_raw_values_beside_the_normalized_ones() {
     // Normalization does change the values (the statistics are not the identity).
     assert_ne!(wrapped.normalize_obs(&raw), raw);
 }
+
+/// A snapshot whose statistics do not fit (here: rewards normalized, this env does not) is
+/// refused before anything changes: the envs, statistics and observations stay as they were.
+#[test]
+fn a_vec_normalize_snapshot_that_does_not_fit_changes_nothing() {
+    let both = NormalizeConfig::default();
+    let obs_only = NormalizeConfig {
+        reward: false,
+        ..NormalizeConfig::default()
+    };
+    let make = |config| {
+        let mut env =
+            VecNormalize::new(SyncVectorEnv::make("Pendulum-v1", 2).unwrap(), config).unwrap();
+        env.reset(Some(7)).unwrap();
+        env
+    };
+    let mut other = make(both);
+    for _ in 0..30 {
+        other.step(VecAction::Continuous(&[1.0, -1.0])).unwrap();
+    }
+    let snapshot = other.snapshot().unwrap();
+    let (mut env, mut twin) = (make(obs_only), make(obs_only));
+    assert!(env.restore(&snapshot).is_err());
+    for _ in 0..5 {
+        let a = env
+            .step(VecAction::Continuous(&[0.5, 0.5]))
+            .unwrap()
+            .observations
+            .to_vec();
+        let b = twin
+            .step(VecAction::Continuous(&[0.5, 0.5]))
+            .unwrap()
+            .observations
+            .to_vec();
+        assert_eq!(a, b);
+    }
+}
