@@ -22,7 +22,9 @@
 //! - [`AcerTrainer`]: `n_envs` envs in lockstep for `n_steps`; each env's steps are one segment
 //!   holding the behaviour policy's full distribution; one on-policy update on the fresh
 //!   segments, then `Poisson(replay_ratio)` updates on segments replayed from
-//!   `rl_buffer::SegmentReplay`;
+//!   `rl_buffer::SegmentReplay`, which keeps unnormalized values: with `normalize_obs` /
+//!   `normalize_reward`, replayed batches are normalized with the statistics of the moment they
+//!   are drawn ([`AcerTrainer::normalizer`]);
 //! - [`Acer`]: the update, top to bottom in `agent.rs`, `discrete.rs` and `continuous.rs`:
 //!   Retrace targets (`rl_math::returns::retrace`), truncated importance weights with bias
 //!   correction, entropy bonus, the efficient trust region ([`trust_region`]) against the average
