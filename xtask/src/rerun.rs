@@ -1,5 +1,6 @@
 //! Re-running `cargo xtask` (or any cargo command) with the optional parts a command needs:
-//! MuJoCo (`mujoco.rs`) and the Python bridge (`gymnasium.rs`).
+//! MuJoCo (`mujoco.rs`) and the Python bridge (`gymnasium.rs`); and re-running the binary itself
+//! with `RAYON_NUM_THREADS` set when it was started without it.
 
 #![allow(
     clippy::print_stdout,
@@ -49,6 +50,21 @@ pub(crate) fn with(mujoco: bool, gymnasium: bool) -> Result<()> {
     exit_like(&mut cmd)
 }
 
+/// The variable candle reads on every CPU matrix product: unset, candle 0.11 re-counts the cores
+/// from `/proc/cpuinfo` each time (A2C and ACER about 5× slower; docs/performance.md).
+pub(crate) const THREADS_VARIABLE: &str = "RAYON_NUM_THREADS";
+
+/// Re-runs this very binary with the same arguments and `RAYON_NUM_THREADS=1` (what `cargo
+/// xtask` sets through `.cargo/config.toml`), and exits with its status: `target/debug/xtask`
+/// run directly is then as fast as `cargo xtask`. A value the user set is never replaced.
+pub(crate) fn with_threads_variable() -> Result<()> {
+    let exe = std::env::current_exe().context("finding xtask's own executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(std::env::args_os().skip(1))
+        .env(THREADS_VARIABLE, "1");
+    exit_like(&mut cmd)
+}
+
 /// Runs `cargo ARGS...` with the parts available (`cargo xtask with-mujoco test -p rl-mujoco
 /// --features native`), and exits with its status; with no ARGS, prints the variables.
 pub(crate) fn cargo_with(args: &[OsString], mujoco: bool, gymnasium: bool) -> Result<()> {
@@ -79,7 +95,9 @@ fn exit_like(cmd: &mut Command) -> Result<()> {
     for signal in [SIGINT, SIGTERM, SIGHUP] {
         signal_hook::flag::register_usize(signal, received.clone(), signal as usize)?;
     }
-    let mut child = cmd.spawn().context("starting cargo")?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
