@@ -51,7 +51,7 @@ pub(crate) fn with(mujoco: bool, gymnasium: bool) -> Result<()> {
 }
 
 /// The variable candle reads on every CPU matrix product: unset, candle 0.11 re-counts the cores
-/// from `/proc/cpuinfo` each time (A2C and ACER about 5× slower; docs/performance.md).
+/// from `/proc/cpuinfo` each time (A2C about 5× slower on CartPole; docs/performance.md).
 pub(crate) const THREADS_VARIABLE: &str = "RAYON_NUM_THREADS";
 
 /// Re-runs this very binary with the same arguments and `RAYON_NUM_THREADS=1` (what `cargo

@@ -336,7 +336,9 @@ impl AcerTrainer {
             }
             self.counters.num_timesteps += n as u64;
             self.obs = next_obs;
-            self.raw_obs = self.env.raw_observations().to_vec();
+            // Same length every step: refilled in place, no allocation per step.
+            self.raw_obs.clear();
+            self.raw_obs.extend_from_slice(self.env.raw_observations());
         }
         for (i, seg) in segs.iter_mut().enumerate() {
             seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
