@@ -102,11 +102,6 @@ fn workspace_root() -> std::path::PathBuf {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::var_os(rerun::THREADS_VARIABLE).is_none() {
-        // Started without the variable (not through `cargo xtask`): candle would re-read
-        // /proc/cpuinfo on every matrix product. Re-run with it, before anything else happens.
-        return rerun::with_threads_variable();
-    }
     let command = Cli::parse().command;
     let envs = envs(&command);
     let mujoco = envs.iter().any(|e| mujoco::is_mujoco(e));

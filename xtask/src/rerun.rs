@@ -1,6 +1,5 @@
 //! Re-running `cargo xtask` (or any cargo command) with the optional parts a command needs:
-//! MuJoCo (`mujoco.rs`) and the Python bridge (`gymnasium.rs`); and re-running the binary itself
-//! with `RAYON_NUM_THREADS` set when it was started without it.
+//! MuJoCo (`mujoco.rs`) and the Python bridge (`gymnasium.rs`).
 
 #![allow(
     clippy::print_stdout,
@@ -47,21 +46,6 @@ pub(crate) fn with(mujoco: bool, gymnasium: bool) -> Result<()> {
         .env(GUARD, "1")
         .current_dir(std::env::current_dir()?);
     prepare(&mut cmd, mujoco, gymnasium)?;
-    exit_like(&mut cmd)
-}
-
-/// The variable candle reads on every CPU matrix product: unset, candle 0.11 re-counts the cores
-/// from `/proc/cpuinfo` each time (A2C about 5× slower on CartPole; docs/performance.md).
-pub(crate) const THREADS_VARIABLE: &str = "RAYON_NUM_THREADS";
-
-/// Re-runs this very binary with the same arguments and `RAYON_NUM_THREADS=1` (what `cargo
-/// xtask` sets through `.cargo/config.toml`), and exits with its status: `target/debug/xtask`
-/// run directly is then as fast as `cargo xtask`. A value the user set is never replaced.
-pub(crate) fn with_threads_variable() -> Result<()> {
-    let exe = std::env::current_exe().context("finding xtask's own executable")?;
-    let mut cmd = Command::new(exe);
-    cmd.args(std::env::args_os().skip(1))
-        .env(THREADS_VARIABLE, "1");
     exit_like(&mut cmd)
 }
 

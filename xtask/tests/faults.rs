@@ -21,9 +21,7 @@ use candle_core::Device;
 use rand::{Rng, SeedableRng};
 
 fn xtask() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    c.env("RAYON_NUM_THREADS", "1");
-    c
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
 }
 
 /// `(algo, overrides)`: checkpoints as often as each algorithm's steps allow, replay memories

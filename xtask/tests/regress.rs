@@ -40,7 +40,6 @@ source = "test"
 
 fn regress(args: &[&str], table: &Path, out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .env("RAYON_NUM_THREADS", "1")
         .arg("regress")
         .args(args)
         .arg("--out")

@@ -1,6 +1,7 @@
-//! `xtask` started without `RAYON_NUM_THREADS` (the binary run directly, not through `cargo
-//! xtask`) re-runs itself with it: the run is the same, number for number, as one started with
-//! the variable (the speed difference, about 5× for A2C, is in docs/performance.md).
+//! `RAYON_NUM_THREADS` changes nothing: a run started without it is the same, number for number,
+//! as one started with it (every matrix product goes through `rl_math::matmul`, single-threaded
+//! and without candle's per-call core count; the timings of both settings are in
+//! docs/performance.md).
 
 #![allow(
     clippy::unwrap_used,

@@ -4,20 +4,14 @@ use std::path::Path;
 
 use candle_core::Tensor;
 use rl_buffer::{ActionSpec, RolloutBuffer, RolloutStep};
-use rl_envs::{BoxedEnv, Env, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
+pub use rl_envs::EpisodeEnd;
+use rl_envs::{
+    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, Space, SyncVectorEnv, VecNormalize,
+};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
 use crate::{A2c, A2cError, A2cMetrics, Result};
-
-/// An episode one of the envs finished (raw rewards, before any normalization).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeEnd {
-    /// Undiscounted return.
-    pub episode_return: f64,
-    /// Steps.
-    pub length: u64,
-}
 
 /// What one [`A2cTrainer::step`] (a rollout and its update) did.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,31 +30,16 @@ pub struct RolloutReport {
 #[derive(Debug)]
 pub struct A2cTrainer {
     agent: A2c,
-    env: VecNormalize<BoxedEnv>,
+    collector: Collector,
     buffer: RolloutBuffer,
-    bounds: Option<(Vec<f32>, Vec<f32>)>,
-    seed: u64,
-    counters: Counters,
-    obs: Vec<f32>,
     /// The run's length for the learning-rate schedule (`set_total_timesteps`).
     total_timesteps: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Counters {
-    num_timesteps: u64,
-    episodes: u64,
-    returns: Vec<f64>,
-    lengths: Vec<u64>,
-    started: bool,
-}
-
 #[derive(Serialize, Deserialize)]
 struct SavedTrainer {
-    seed: u64,
-    counters: Counters,
-    obs: Vec<f32>,
-    env: serde_json::Value,
+    #[serde(flatten)]
+    collector: CollectorState,
 }
 
 const TRAINER_FILE: &str = "trainer.json";
@@ -88,11 +67,7 @@ impl A2cTrainer {
                 agent.action_spec()
             )));
         }
-        let bounds = venv
-            .action_space()
-            .as_box()
-            .map(|b| (b.low().to_vec(), b.high().to_vec()));
-        let env = VecNormalize::new(
+        let collector = Collector::new(
             venv,
             NormalizeConfig {
                 obs: config.normalize_obs,
@@ -100,20 +75,13 @@ impl A2cTrainer {
                 gamma: config.gamma,
                 ..NormalizeConfig::default()
             },
+            seed,
         )?;
         let buffer = RolloutBuffer::new(config.n_steps, config.n_envs, obs_dim, action)?;
         Ok(Self {
             agent,
-            env,
+            collector,
             buffer,
-            bounds,
-            seed,
-            counters: Counters {
-                returns: vec![0.0; config.n_envs],
-                lengths: vec![0; config.n_envs],
-                ..Counters::default()
-            },
-            obs: Vec::new(),
             total_timesteps: None,
         })
     }
@@ -141,12 +109,12 @@ impl A2cTrainer {
 
     /// The (normalizing) vector env.
     pub fn env(&self) -> &VecNormalize<BoxedEnv> {
-        &self.env
+        self.collector.env()
     }
 
     /// Environment steps taken (over all envs).
     pub fn num_timesteps(&self) -> u64 {
-        self.counters.num_timesteps
+        self.collector.num_timesteps()
     }
 
     /// One rollout of `n_steps` × `n_envs` steps and the update on it.
@@ -154,14 +122,7 @@ impl A2cTrainer {
         let n = self.agent.config().n_envs;
         let d = self.agent.obs_dim();
         let device = self.agent.device().clone();
-        if !self.counters.started {
-            // A fresh run resets with its seed; a run resumed without the envs' state (envs
-            // without snapshots) with a seed of its own, so it does not replay the first episodes.
-            let seed = self.seed.wrapping_add(self.counters.num_timesteps);
-            self.obs = self.env.reset(Some(seed))?.to_vec();
-            self.counters.started = true;
-        }
-        let mut episodes = Vec::new();
+        self.collector.start()?;
         let sde_every = match self.agent.config().sde_sample_freq {
             k if k > 0 => Some(k as usize),
             _ => None,
@@ -173,64 +134,39 @@ impl A2cTrainer {
             if sde_every.is_some_and(|k| t > 0 && t % k == 0) {
                 self.agent.reset_noise(n)?;
             }
-            let obs = Tensor::from_slice(&self.obs, (n, d), &device)?;
-            let acted = self.agent.act_batch(&obs, false)?;
-            let env_actions = self.env_actions(&acted.actions);
-            let step = match self.agent.action_spec() {
-                ActionSpec::Discrete { .. } => {
-                    let idx: Vec<usize> = acted.actions.iter().map(|&a| a as usize).collect();
-                    self.env.step(VecAction::Discrete(&idx))?
-                }
-                ActionSpec::Continuous { .. } => {
-                    self.env.step(VecAction::Continuous(&env_actions))?
-                }
-            };
-            let (terminated, truncated) = (step.terminated.to_vec(), step.truncated.to_vec());
-            let rewards = step.rewards.to_vec();
-            let next_obs = step.observations.to_vec();
+            let obs = self.collector.observations().to_vec();
+            let acted = self
+                .agent
+                .act_batch(&Tensor::from_slice(&obs, (n, d), &device)?, false)?;
+            let step = self.collector.step(&acted.actions)?;
             // V(true final observation) where an episode was truncated: its return bootstraps.
             let mut final_values = vec![0.0; n];
-            let finals: Vec<(usize, Vec<f32>)> = (0..n)
-                .filter(|&i| truncated[i] && !terminated[i])
-                .filter_map(|i| step.final_observation(i).map(|o| (i, o.to_vec())))
-                .collect();
-            for (i, o) in finals {
-                final_values[i] = self
-                    .agent
-                    .values(&Tensor::from_slice(&o, (1, d), &device)?)?[0];
-            }
-            check_finite("observation", &next_obs, self.counters.num_timesteps)?;
-            check_finite_f64("reward", &rewards, self.counters.num_timesteps)?;
-            self.buffer.push(RolloutStep {
-                obs: &self.obs,
-                actions: &acted.actions,
-                rewards: &rewards,
-                values: &acted.values,
-                log_probs: &acted.log_probs,
-                terminated: &terminated,
-                truncated: &truncated,
-                final_values: &final_values,
-            })?;
-            let raw = self.env.raw_rewards().to_vec();
-            for i in 0..n {
-                self.counters.returns[i] += raw[i];
-                self.counters.lengths[i] += 1;
-                if terminated[i] || truncated[i] {
-                    episodes.push(EpisodeEnd {
-                        episode_return: self.counters.returns[i],
-                        length: self.counters.lengths[i],
-                    });
-                    self.counters.episodes += 1;
-                    self.counters.returns[i] = 0.0;
-                    self.counters.lengths[i] = 0;
+            for (i, o) in step.final_observations.iter().enumerate() {
+                if let Some(o) = o
+                    .as_ref()
+                    .filter(|_| step.truncated[i] && !step.terminated[i])
+                {
+                    final_values[i] =
+                        self.agent
+                            .values(&Tensor::from_slice(o, (1, d), &device)?)?[0];
                 }
             }
-            self.counters.num_timesteps += n as u64;
-            self.obs = next_obs;
+            self.buffer.push(RolloutStep {
+                obs: &obs,
+                actions: &acted.actions,
+                rewards: &step.rewards,
+                values: &acted.values,
+                log_probs: &acted.log_probs,
+                terminated: &step.terminated,
+                truncated: &step.truncated,
+                final_values: &final_values,
+            })?;
         }
-        let last = self
-            .agent
-            .values(&Tensor::from_slice(&self.obs, (n, d), &device)?)?;
+        let last = self.agent.values(&Tensor::from_slice(
+            self.collector.observations(),
+            (n, d),
+            &device,
+        )?)?;
         let config = self.agent.config().clone();
         self.buffer
             .compute_returns_and_advantages(&last, config.gamma, config.gae_lambda)?;
@@ -238,13 +174,16 @@ impl A2cTrainer {
         // As SB3 updates it: from the steps taken, this rollout's included.
         let lr = config.lr_schedule.rate(
             config.learning_rate,
-            self.counters.num_timesteps,
+            self.collector.num_timesteps(),
             self.total_timesteps,
         );
         self.agent.set_learning_rate(lr);
         let metrics = self.agent.update(&batch)?;
         self.buffer.reset();
-        Ok(RolloutReport { episodes, metrics })
+        Ok(RolloutReport {
+            episodes: self.collector.take_episodes(),
+            metrics,
+        })
     }
 
     /// The run's length in environment steps, over which a `linear` learning-rate schedule falls
@@ -254,32 +193,13 @@ impl A2cTrainer {
         self.total_timesteps = Some(total);
     }
 
-    /// Continuous actions clipped to the action space for the env (SB3 does the same); the
-    /// rollout keeps the unclipped ones.
-    fn env_actions(&self, actions: &[f32]) -> Vec<f32> {
-        match &self.bounds {
-            Some((low, high)) => actions
-                .iter()
-                .enumerate()
-                .map(|(k, &a)| {
-                    let j = k % low.len();
-                    a.clamp(low[j], high[j])
-                })
-                .collect(),
-            None => actions.to_vec(),
-        }
-    }
-
     /// Saves the agent, counters and the vector env's exact state (normalization statistics
     /// included; the envs' own state if they support snapshots) into the folder `dir`. A trainer
     /// loaded from it continues bit for bit.
     pub fn save(&self, dir: &Path) -> Result<()> {
         self.agent.save(dir)?;
         let saved = SavedTrainer {
-            seed: self.seed,
-            counters: self.counters.clone(),
-            obs: self.obs.clone(),
-            env: self.env.snapshot()?,
+            collector: self.collector.snapshot()?,
         };
         let json = serde_json::to_value(&saved).map_err(|e| A2cError::Checkpoint(e.to_string()))?;
         write_json(&dir.join(TRAINER_FILE), &json)?;
@@ -296,23 +216,14 @@ impl A2cTrainer {
             A2cError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
         })?;
         let n = self.agent.config().n_envs;
-        if saved.counters.returns.len() != n || saved.counters.lengths.len() != n {
+        if saved.collector.num_envs() != n {
             return Err(A2cError::Checkpoint(format!(
                 "{}: episode counters for {} envs, the configuration has {n}",
                 dir.join(TRAINER_FILE).display(),
-                saved.counters.returns.len()
+                saved.collector.num_envs()
             )));
         }
-        let exact = self.env.restore(&saved.env)?;
-        self.seed = saved.seed;
-        self.counters = saved.counters;
-        self.obs = saved.obs;
-        if !exact {
-            self.counters.started = false;
-            self.counters.returns.fill(0.0);
-            self.counters.lengths.fill(0);
-        }
-        Ok(exact)
+        Ok(self.collector.restore(saved.collector)?)
     }
 }
 
@@ -336,26 +247,4 @@ pub fn check_spaces(obs: &Space, action: &Space, env: &str) -> Result<(usize, Ac
         }
     };
     Ok((obs_dim, action))
-}
-
-fn check_finite(what: &str, values: &[f32], step: u64) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(A2cError::NonFinite {
-            what: format!("{what} component {i}"),
-            value: f64::from(values[i]),
-            place: format!("environment step {step}"),
-        }),
-        None => Ok(()),
-    }
-}
-
-fn check_finite_f64(what: &str, values: &[f64], step: u64) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(A2cError::NonFinite {
-            what: format!("{what} of env {i}"),
-            value: values[i],
-            place: format!("environment step {step}"),
-        }),
-        None => Ok(()),
-    }
 }

@@ -6,20 +6,14 @@ use std::path::Path;
 use candle_core::Tensor;
 use rand_distr::{Distribution, Poisson};
 use rl_buffer::{ActionSpec, Normalizer, Segment, SegmentReplay};
-use rl_envs::{BoxedEnv, Env, NormalizeConfig, Space, SyncVectorEnv, VecAction, VecNormalize};
+pub use rl_envs::EpisodeEnd;
+use rl_envs::{
+    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, Space, SyncVectorEnv, VecNormalize,
+};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
 use crate::{Acer, AcerError, AcerMetrics, Result};
-
-/// An episode one of the envs finished (raw rewards, before any normalization).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeEnd {
-    /// Undiscounted return.
-    pub episode_return: f64,
-    /// Steps.
-    pub length: u64,
-}
 
 /// What one [`AcerTrainer::step`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,37 +41,18 @@ pub struct RolloutReport {
 #[derive(Debug)]
 pub struct AcerTrainer {
     agent: Acer,
-    env: VecNormalize<BoxedEnv>,
+    collector: Collector,
     replay: SegmentReplay,
-    bounds: Option<(Vec<f32>, Vec<f32>)>,
-    seed: u64,
-    counters: Counters,
-    /// The envs' current observations, normalized (what the policy acts on).
-    obs: Vec<f32>,
-    /// The same, unnormalized (what the segments store).
-    raw_obs: Vec<f32>,
     /// The run's length for the learning-rate schedule (`set_total_timesteps`).
     total_timesteps: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Counters {
-    num_timesteps: u64,
-    episodes: u64,
-    returns: Vec<f64>,
-    lengths: Vec<u64>,
-    started: bool,
-}
-
 #[derive(Serialize, Deserialize)]
 struct SavedTrainer {
-    seed: u64,
-    counters: Counters,
-    obs: Vec<f32>,
-    /// Absent in checkpoints written before the replay memory held unnormalized values.
-    #[serde(default)]
-    raw_obs: Option<Vec<f32>>,
-    env: serde_json::Value,
+    /// Without raw observations in checkpoints written before the replay memory held
+    /// unnormalized values.
+    #[serde(flatten)]
+    collector: CollectorState,
 }
 
 /// A batch normalized with the statistics the vector env has now ([`AcerTrainer::normalizer`]).
@@ -165,11 +140,7 @@ impl AcerTrainer {
                 agent.action_spec()
             )));
         }
-        let bounds = venv
-            .action_space()
-            .as_box()
-            .map(|b| (b.low().to_vec(), b.high().to_vec()));
-        let env = VecNormalize::new(
+        let collector = Collector::new(
             venv,
             NormalizeConfig {
                 obs: config.normalize_obs,
@@ -177,6 +148,7 @@ impl AcerTrainer {
                 gamma: config.gamma,
                 ..NormalizeConfig::default()
             },
+            seed,
         )?;
         let replay = SegmentReplay::new(
             config.buffer_size.max(config.n_steps),
@@ -187,17 +159,8 @@ impl AcerTrainer {
         )?;
         Ok(Self {
             agent,
-            env,
+            collector,
             replay,
-            bounds,
-            seed,
-            counters: Counters {
-                returns: vec![0.0; config.n_envs],
-                lengths: vec![0; config.n_envs],
-                ..Counters::default()
-            },
-            obs: Vec::new(),
-            raw_obs: Vec::new(),
             total_timesteps: None,
         })
     }
@@ -225,7 +188,7 @@ impl AcerTrainer {
 
     /// The (normalizing) vector env.
     pub fn env(&self) -> &VecNormalize<BoxedEnv> {
-        &self.env
+        self.collector.env()
     }
 
     /// The replay memory. It holds what the envs returned (unnormalized); replayed batches are
@@ -237,12 +200,12 @@ impl AcerTrainer {
     /// What every replayed batch goes through: the vector env's observation and reward
     /// normalization with its statistics of this moment (the identity without normalization).
     pub fn normalizer(&self) -> CurrentStatistics<'_> {
-        CurrentStatistics(&self.env)
+        CurrentStatistics(self.collector.env())
     }
 
     /// Environment steps taken (over all envs).
     pub fn num_timesteps(&self) -> u64 {
-        self.counters.num_timesteps
+        self.collector.num_timesteps()
     }
 
     /// The run's length in environment steps, over which a `linear` learning-rate schedule falls
@@ -258,7 +221,7 @@ impl AcerTrainer {
         let config = self.agent.config().clone();
         let lr = config.lr_schedule.rate(
             config.learning_rate,
-            self.counters.num_timesteps,
+            self.collector.num_timesteps(),
             self.total_timesteps,
         );
         self.agent.set_learning_rate(lr);
@@ -267,83 +230,48 @@ impl AcerTrainer {
         let w = self.agent.action_spec().width();
         let width = self.agent.behaviour_width();
         let device = self.agent.device().clone();
-        if !self.counters.started {
-            // A fresh run resets with its seed; a run resumed without the envs' state (envs
-            // without snapshots) with a seed of its own, so it does not replay the first episodes.
-            let seed = self.seed.wrapping_add(self.counters.num_timesteps);
-            self.obs = self.env.reset(Some(seed))?.to_vec();
-            self.raw_obs = self.env.raw_observations().to_vec();
-            self.counters.started = true;
-        }
+        self.collector.start()?;
         let mut segs: Vec<Collecting> = (0..n).map(|_| Collecting::default()).collect();
-        let mut episodes = Vec::new();
         for _ in 0..t_len {
-            let obs = Tensor::from_slice(&self.obs, (n, d), &device)?;
+            let obs = Tensor::from_slice(self.collector.observations(), (n, d), &device)?;
             let acted = self.agent.act_batch(&obs, false)?;
-            let step = match self.agent.action_spec() {
-                ActionSpec::Discrete { .. } => {
-                    let idx: Vec<usize> = acted.actions.iter().map(|&a| a as usize).collect();
-                    self.env.step(VecAction::Discrete(&idx))?
-                }
-                ActionSpec::Continuous { .. } => {
-                    let clipped = self.env_actions(&acted.actions);
-                    self.env.step(VecAction::Continuous(&clipped))?
-                }
-            };
-            let rewards = step.rewards.to_vec();
-            let (terminated, truncated) = (step.terminated.to_vec(), step.truncated.to_vec());
-            let finals: Vec<Option<Vec<f32>>> = (0..n)
-                .map(|i| step.final_observation(i).map(<[f32]>::to_vec))
-                .collect();
-            let next_obs = step.observations.to_vec();
-            check_finite_f64("reward", &rewards, self.counters.num_timesteps)?;
-            let raw = self.env.raw_rewards().to_vec();
-            let raw_finals = self.env.raw_final_observations();
+            let (seen, raw) = (
+                self.collector.observations(),
+                self.collector.raw_observations(),
+            );
             for (i, seg) in segs.iter_mut().enumerate() {
-                seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
-                seg.seen_obs
-                    .extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+                seg.obs.extend_from_slice(&raw[i * d..(i + 1) * d]);
+                seg.seen_obs.extend_from_slice(&seen[i * d..(i + 1) * d]);
                 seg.actions
                     .extend_from_slice(&acted.actions[i * w..(i + 1) * w]);
-                seg.rewards.push(raw[i] as f32);
-                seg.seen_rewards.push(rewards[i] as f32);
                 seg.behaviour
                     .extend_from_slice(&acted.behaviour[i * width..(i + 1) * width]);
-                seg.terminated.push(terminated[i]);
-                seg.truncated.push(truncated[i]);
-                match &finals[i] {
-                    Some(o) => {
-                        seg.final_obs
-                            .extend_from_slice(&raw_finals[i * d..(i + 1) * d]);
+            }
+            let step = self.collector.step(&acted.actions)?;
+            for (i, seg) in segs.iter_mut().enumerate() {
+                seg.rewards.push(step.raw_rewards[i] as f32);
+                seg.seen_rewards.push(step.rewards[i] as f32);
+                seg.terminated.push(step.terminated[i]);
+                seg.truncated.push(step.truncated[i]);
+                match (&step.final_observations[i], &step.raw_final_observations[i]) {
+                    (Some(o), Some(raw)) => {
+                        seg.final_obs.extend_from_slice(raw);
                         seg.seen_final_obs.extend_from_slice(o);
                     }
-                    None => {
+                    _ => {
                         seg.final_obs.extend(std::iter::repeat_n(0.0, d));
                         seg.seen_final_obs.extend(std::iter::repeat_n(0.0, d));
                     }
                 }
-                self.counters.returns[i] += raw[i];
-                self.counters.lengths[i] += 1;
-                if terminated[i] || truncated[i] {
-                    episodes.push(EpisodeEnd {
-                        episode_return: self.counters.returns[i],
-                        length: self.counters.lengths[i],
-                    });
-                    self.counters.episodes += 1;
-                    self.counters.returns[i] = 0.0;
-                    self.counters.lengths[i] = 0;
-                }
             }
-            self.counters.num_timesteps += n as u64;
-            self.obs = next_obs;
-            // Same length every step: refilled in place, no allocation per step.
-            self.raw_obs.clear();
-            self.raw_obs.extend_from_slice(self.env.raw_observations());
         }
+        let (seen, raw) = (
+            self.collector.observations(),
+            self.collector.raw_observations(),
+        );
         for (i, seg) in segs.iter_mut().enumerate() {
-            seg.obs.extend_from_slice(&self.raw_obs[i * d..(i + 1) * d]);
-            seg.seen_obs
-                .extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+            seg.obs.extend_from_slice(&raw[i * d..(i + 1) * d]);
+            seg.seen_obs.extend_from_slice(&seen[i * d..(i + 1) * d]);
         }
         // On-policy: the fresh segments as the policy saw them.
         let seen: Vec<Segment<'_>> = segs.iter().map(Collecting::seen).collect();
@@ -363,29 +291,16 @@ impl AcerTrainer {
                         n,
                         &mut self.agent.rng,
                         &device,
-                        &CurrentStatistics(&self.env),
+                        &CurrentStatistics(self.collector.env()),
                     )?;
                     updates.push(self.agent.update(&batch, true)?);
                 }
             }
         }
-        Ok(RolloutReport { episodes, updates })
-    }
-
-    /// Continuous actions clipped to the action space for the env; the segments keep the
-    /// unclipped ones (their density under the behaviour policy is what `ρ` needs).
-    fn env_actions(&self, actions: &[f32]) -> Vec<f32> {
-        match &self.bounds {
-            Some((low, high)) => actions
-                .iter()
-                .enumerate()
-                .map(|(k, &a)| {
-                    let j = k % low.len();
-                    a.clamp(low[j], high[j])
-                })
-                .collect(),
-            None => actions.to_vec(),
-        }
+        Ok(RolloutReport {
+            episodes: self.collector.take_episodes(),
+            updates,
+        })
     }
 
     /// Saves the agent, the replay memory, counters and the vector env's exact state
@@ -395,11 +310,7 @@ impl AcerTrainer {
         self.agent.save(dir)?;
         self.replay.save(&dir.join(REPLAY_FILE))?;
         let saved = SavedTrainer {
-            seed: self.seed,
-            counters: self.counters.clone(),
-            obs: self.obs.clone(),
-            raw_obs: Some(self.raw_obs.clone()),
-            env: self.env.snapshot()?,
+            collector: self.collector.snapshot()?,
         };
         let json =
             serde_json::to_value(&saved).map_err(|e| AcerError::Checkpoint(e.to_string()))?;
@@ -427,46 +338,24 @@ impl AcerTrainer {
         }
         self.agent.load_into(dir)?;
         let n = self.agent.config().n_envs;
-        if saved.counters.returns.len() != n || saved.counters.lengths.len() != n {
+        if saved.collector.num_envs() != n {
             return Err(AcerError::Checkpoint(format!(
                 "{}: episode counters for {} envs, the configuration has {n}",
                 dir.join(TRAINER_FILE).display(),
-                saved.counters.returns.len()
+                saved.collector.num_envs()
             )));
         }
         let normalizes = self.agent.config().normalize_obs || self.agent.config().normalize_reward;
-        let raw_obs = match saved.raw_obs {
-            Some(raw) => raw,
-            // Without normalization the stored values are the raw ones.
-            None if !normalizes => saved.obs.clone(),
-            None => {
-                return Err(AcerError::Checkpoint(format!(
-                    "{} was written before ACER's replay memory kept unnormalized values: its \
-                     replayed segments hold normalized ones, which this version would normalize \
-                     twice; start the run again",
-                    dir.display()
-                )));
-            }
-        };
-        if raw_obs.len() != saved.obs.len() {
+        if normalizes && !saved.collector.has_raw_observations() {
             return Err(AcerError::Checkpoint(format!(
-                "{}: {} raw observation values for {} normalized ones",
-                dir.join(TRAINER_FILE).display(),
-                raw_obs.len(),
-                saved.obs.len()
+                "{} was written before ACER's replay memory kept unnormalized values: its \
+                 replayed segments hold normalized ones, which this version would normalize \
+                 twice; start the run again",
+                dir.display()
             )));
         }
-        let exact = self.env.restore(&saved.env)?;
+        let exact = self.collector.restore(saved.collector)?;
         self.replay = replay;
-        self.seed = saved.seed;
-        self.counters = saved.counters;
-        self.obs = saved.obs;
-        self.raw_obs = raw_obs;
-        if !exact {
-            self.counters.started = false;
-            self.counters.returns.fill(0.0);
-            self.counters.lengths.fill(0);
-        }
         Ok(exact)
     }
 }
@@ -491,15 +380,4 @@ pub fn check_spaces(obs: &Space, action: &Space, env: &str) -> Result<(usize, Ac
         }
     };
     Ok((obs_dim, action))
-}
-
-fn check_finite_f64(what: &str, values: &[f64], step: u64) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(AcerError::NonFinite {
-            what: format!("{what} of env {i}"),
-            value: values[i],
-            place: format!("environment step {step}"),
-        }),
-        None => Ok(()),
-    }
 }

@@ -119,6 +119,17 @@ pub enum EnvError {
         /// The environment's name.
         env: String,
     },
+    /// An observation or reward that is not finite, with the environment step it came from
+    /// (counted over all envs of a vector env).
+    #[error("{what} is {value} at environment step {step}")]
+    NonFinite {
+        /// What was not finite (`observation component 1`, `reward of env 0`).
+        what: String,
+        /// The value.
+        value: f64,
+        /// The environment step.
+        step: u64,
+    },
     /// A space that cannot exist (bounds of different lengths, `low > high`, NaN bounds, `n = 0`, ...).
     #[error("invalid space: {0}")]
     InvalidSpace(String),

@@ -33,6 +33,9 @@
 //!   saveable statistics, episode statistics.
 //! - [`SyncVectorEnv`]: N envs in lockstep with autoreset that keeps each finished episode's true
 //!   final observation; [`VecNormalize`]: SB3's shared observation / reward normalization over it.
+//! - [`Collector`]: an on-policy learner's envs in lockstep over [`VecNormalize`] (actions clipped,
+//!   values checked finite, episodes counted, final observations kept, state saveable), which
+//!   A2C and ACER share.
 //! - [`probe`]: tiny tasks with known answers for debugging learners.
 //! - [`check_env`]: checks a user-written environment keeps the contract (Gymnasium's
 //!   `check_env`): spaces, observation sizes, finite values, determinism under a seed, invalid
@@ -43,6 +46,7 @@
 
 mod checker;
 pub mod classic;
+mod collector;
 mod env;
 mod error;
 pub mod probe;
@@ -55,6 +59,7 @@ mod vector;
 pub mod wrappers;
 
 pub use checker::{CheckReport, check_env};
+pub use collector::{Collector, CollectorState, EpisodeEnd, Stepped};
 pub use env::{Action, BoxedEnv, Env, Snapshot, Step, restore_from, snapshot_of};
 pub use error::EnvError;
 pub use registry::{

@@ -244,10 +244,7 @@ impl Gsde {
                 "gSDE features have {lf} columns, log_std {l} rows ({l} x {d})"
             )));
         }
-        let var = features
-            .detach()
-            .sqr()?
-            .matmul(&(log_std * 2.0)?.exp()?)?
+        let var = crate::matmul(&features.detach().sqr()?, &(log_std * 2.0)?.exp()?)?
             .affine(1.0, Self::EPSILON)?;
         Ok((var.log()? * 0.5)?)
     }
@@ -269,11 +266,7 @@ impl Gsde {
                 "gSDE: {b} rows of {l} features for {bm} matrices of {lm} rows"
             )));
         }
-        Ok(features
-            .detach()
-            .unsqueeze(1)?
-            .matmul(matrices)?
-            .squeeze(1)?)
+        Ok(crate::matmul(&features.detach().unsqueeze(1)?, matrices)?.squeeze(1)?)
     }
 }
 

@@ -36,6 +36,8 @@
 //! - [`polyak`]: target-network averaging. [`clip`]: global-norm gradient clipping.
 //! - [`optim`]: Adam and RMSprop whose state is saveable named tensors.
 //! - [`persist`]: files of named arrays (safetensors with a JSON header), written atomically.
+//! - [`matmul`]: the matrix product every learner's network uses (candle's, on one thread,
+//!   without candle's per-call core count; bit for bit `Tensor::matmul`).
 //! - [`SeededRng`]: the seeded source of every random tensor and index (candle's CPU RNG cannot
 //!   be seeded), with PyTorch's orthogonal and default linear initializations.
 //!
@@ -46,6 +48,7 @@ pub mod clip;
 pub mod distributions;
 mod error;
 mod fused;
+mod matmul;
 pub mod memory;
 pub mod optim;
 pub mod persist;
@@ -54,4 +57,5 @@ pub mod returns;
 mod rng;
 
 pub use error::{MathError, Result};
+pub use matmul::matmul;
 pub use rng::{RngState, SeededRng};

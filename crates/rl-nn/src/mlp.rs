@@ -1,7 +1,7 @@
 //! Multi-layer perceptrons with seeded, PyTorch-matching initialization.
 
 use candle_core::Tensor;
-use rl_math::SeededRng;
+use rl_math::{SeededRng, matmul};
 
 use crate::{NnError, ParamStore, Result};
 
@@ -63,12 +63,12 @@ impl Dense {
 
     /// `x Wᵀ + b` for `x` of shape `[B, in]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        crate::ops::add_bias(&x.matmul(&self.weight.t()?)?, &self.bias)
+        crate::ops::add_bias(&matmul(x, &self.weight.t()?)?, &self.bias)
     }
 
     /// `x Wᵀ + b` computed on detached values, recording nothing for autograd.
     pub fn forward_detached(&self, x: &Tensor) -> Result<Tensor> {
-        let z = x.detach().matmul(&self.weight.detach().t()?)?;
+        let z = matmul(&x.detach(), &self.weight.detach().t()?)?;
         Ok(z.broadcast_add(&self.bias.detach())?)
     }
 
@@ -231,7 +231,7 @@ impl Mlp {
         };
         let mut h = x.detach();
         for (i, layer) in self.layers.iter().enumerate() {
-            let z = h.matmul(&layer.weight.detach().t()?)?;
+            let z = matmul(&h, &layer.weight.detach().t()?)?;
             let act = (i + 1 < n || self.activate_output).then_some(self.activation);
             let y = crate::ops::bias_activation(z, &layer.bias, act)?;
             trace.inputs.push(h);
@@ -304,12 +304,12 @@ impl Mlp {
             let layer = &self.layers[i];
             let need_input = i > 0 || input;
             let weight_grads = |g: &Tensor| -> Result<(Tensor, Tensor)> {
-                let dw = g.t()?.matmul(&trace.inputs[i])?;
+                let dw = matmul(&g.t()?, &trace.inputs[i])?;
                 let ones = Tensor::ones((1, g.dim(0)?), g.dtype(), g.device())?;
-                Ok((dw, ones.matmul(g)?.squeeze(0)?))
+                Ok((dw, matmul(&ones, g)?.squeeze(0)?))
             };
             let input_grad =
-                |g: &Tensor| -> Result<Tensor> { Ok(g.matmul(&layer.weight.detach())?) };
+                |g: &Tensor| -> Result<Tensor> { Ok(matmul(g, &layer.weight.detach())?) };
             if params && need_input && layer.weight.elem_count() >= min_size {
                 let (w, next) = workers.join(|| weight_grads(&g), || input_grad(&g));
                 let (dw, db) = w?;

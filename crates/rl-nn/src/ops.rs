@@ -27,7 +27,7 @@ use crate::{Activation, Result};
 pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
     let rows = x.dim(0)?;
     let ones = Tensor::ones((rows, 1), x.dtype(), x.device())?;
-    Ok((x + ones.matmul(&b.unsqueeze(0)?)?)?)
+    Ok((x + rl_math::matmul(&ones, &b.unsqueeze(0)?)?)?)
 }
 
 /// `max(x, 0)`, whose gradient is `grad · (y > 0)` computed in one pass on the CPU.

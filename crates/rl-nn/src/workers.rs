@@ -52,8 +52,8 @@ impl Workers {
     }
 
     /// One thread per core (`std::thread::available_parallelism`), or sequential on one core.
-    /// The forks use two; candle's matrix products, when candle's own threading is on
-    /// (`RAYON_NUM_THREADS` unset), run on the current rayon pool and so keep a thread per core.
+    /// The forks use two; the matrix products themselves are single-threaded
+    /// ([`rl_math::matmul`]).
     pub fn per_core() -> Result<Self> {
         Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }

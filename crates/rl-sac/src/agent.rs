@@ -357,9 +357,8 @@ impl Sac {
     /// Whether the independent halves of an update (the two critics' passes, a layer's weight and
     /// input gradients) run on worker threads kept for the agent's life, one per core (the
     /// default when the machine has more than one) or one after the other on the calling thread. The results
-    /// are bit-identical either way. Candle's own threads are best left off
-    /// (`RAYON_NUM_THREADS=1`, as `cargo xtask` and `cargo test` set it): on 2 cores that is
-    /// 350 updates/s against 280 (docs/performance.md).
+    /// are bit-identical either way. The matrix products themselves stay on one thread
+    /// ([`rl_math::matmul`]), whatever `RAYON_NUM_THREADS` says (docs/performance.md).
     ///
     /// # Errors
     /// If the operating system refuses the worker threads.
@@ -767,8 +766,9 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
 }
 
 /// [`Workers::per_core`] (on 2 cores, SAC v2 updates per second: 350 with them and
-/// `RAYON_NUM_THREADS=1`, 280 with them and candle's own threads, 130–135 sequential with
-/// candle's own threads; docs/performance.md), or sequential if the threads cannot be started.
+/// single-threaded matrix products, 280 with them and candle's threaded ones, 130–135 sequential
+/// with candle's threaded ones; docs/performance.md), or sequential if the threads cannot be
+/// started.
 fn default_workers() -> Workers {
     Workers::per_core().unwrap_or_else(|_| Workers::sequential())
 }
