@@ -9,7 +9,7 @@ use rl_math::clip::clip_grads;
 use rl_math::distributions::{Categorical, DiagGaussian, Gsde};
 use rl_math::optim::{Adam, AdamConfig, Optimizer, OptimizerState, RmsProp, RmsPropConfig};
 use rl_math::{RngState, SeededRng};
-use rl_nn::checkpoint::{read_json, read_tensors, write_json, write_tensors};
+use rl_nn::checkpoint::{read_tensors, write_json, write_tensors};
 use rl_nn::{Init, Mlp, ParamStore};
 use serde::{Deserialize, Serialize};
 
@@ -516,12 +516,8 @@ impl A2c {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let mut tensors = self.params.named_tensors("params/")?;
         let state = self.opt.state()?;
-        tensors.extend(
-            state
-                .tensors
-                .into_iter()
-                .map(|(k, t)| (format!("opt/{k}"), t)),
-        );
+        let (optimizer_kind, optimizer_step) = (state.kind.clone(), state.step);
+        tensors.extend(state.prefixed("opt/"));
         write_tensors(&dir.join(MODEL_FILE), &tensors)?;
         let saved = SavedA2c {
             algo: "a2c".into(),
@@ -530,8 +526,8 @@ impl A2c {
             config: self.config.clone(),
             updates: self.updates,
             rng: self.rng.state(),
-            optimizer_kind: state.kind,
-            optimizer_step: state.step,
+            optimizer_kind,
+            optimizer_step,
         };
         let json = serde_json::to_value(&saved).map_err(|e| A2cError::Checkpoint(e.to_string()))?;
         write_json(&dir.join(STATE_FILE), &json)?;
@@ -540,54 +536,20 @@ impl A2c {
 
     /// Restores a folder written by [`save`](Self::save) into this agent (same shapes).
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
-        rl_nn::checkpoint::expect_file(dir, STATE_FILE, "A2C")?;
-        let json = read_json(&dir.join(STATE_FILE))?;
-        let algo = json
-            .get("algo")
-            .and_then(|a| a.as_str())
-            .unwrap_or("unknown");
-        if algo != "a2c" {
-            return Err(A2cError::Checkpoint(format!(
-                "{} was written by {algo}, not A2C",
-                dir.display()
-            )));
-        }
-        let saved: SavedA2c = serde_json::from_value(json)
-            .map_err(|e| A2cError::Checkpoint(format!("{}: {e}", dir.display())))?;
-        if (saved.obs_dim, saved.action) != (self.obs_dim, self.action)
-            || saved.config.net_arch != self.config.net_arch
-        {
-            return Err(A2cError::Checkpoint(format!(
-                "it was saved for {} observations, {:?} actions and networks {:?}; this agent has {}, {:?}, {:?}",
-                saved.obs_dim,
-                saved.action,
-                saved.config.net_arch,
-                self.obs_dim,
-                self.action,
-                self.config.net_arch
-            )));
-        }
-        saved
-            .config
-            .validate()
-            .map_err(|e| A2cError::Checkpoint(format!("its configuration: {e}")))?;
-        if let Some((key, was, now)) =
-            rl_nn::checkpoint::first_difference(&saved.config, &self.config)
-        {
-            return Err(A2cError::Checkpoint(format!(
-                "its {key} is {was}, this agent's {now}: a checkpoint resumes with the configuration it was trained with"
-            )));
-        }
+        let saved: SavedA2c = rl_nn::checkpoint::read_agent_state(dir, STATE_FILE, "a2c", "A2C")?;
+        rl_nn::checkpoint::check_same_shapes(
+            (saved.obs_dim, saved.action, &saved.config.net_arch),
+            (self.obs_dim, self.action, &self.config.net_arch),
+        )?;
+        rl_nn::checkpoint::check_same_config(&saved.config, &self.config, saved.config.validate())?;
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
         self.load_parameters(&tensors)?;
-        self.opt.load_state(&OptimizerState {
-            kind: saved.optimizer_kind,
-            step: saved.optimizer_step,
-            tensors: tensors
-                .iter()
-                .filter_map(|(k, t)| k.strip_prefix("opt/").map(|k| (k.to_owned(), t.clone())))
-                .collect(),
-        })?;
+        self.opt.load_state(&OptimizerState::from_prefixed(
+            &saved.optimizer_kind,
+            saved.optimizer_step,
+            &tensors,
+            "opt/",
+        ))?;
         self.config = saved.config;
         self.updates = saved.updates;
         self.rng = SeededRng::from_state(saved.rng);

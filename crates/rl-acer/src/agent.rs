@@ -27,7 +27,7 @@ use rl_math::optim::{Optimizer, OptimizerState, RmsProp, RmsPropConfig};
 use rl_math::polyak::polyak_update;
 use rl_math::{RngState, SeededRng};
 use rl_nn::ParamStore;
-use rl_nn::checkpoint::{read_json, read_tensors, write_json, write_tensors};
+use rl_nn::checkpoint::{read_tensors, write_json, write_tensors};
 use serde::{Deserialize, Serialize};
 
 use crate::networks::{ContinuousNet, DiscreteNet};
@@ -395,12 +395,8 @@ impl Acer {
         let mut tensors = self.params.named_tensors("params/")?;
         tensors.extend(self.avg_params.named_tensors("average/")?);
         let state = self.opt.state()?;
-        tensors.extend(
-            state
-                .tensors
-                .into_iter()
-                .map(|(k, t)| (format!("opt/{k}"), t)),
-        );
+        let optimizer_step = state.step;
+        tensors.extend(state.prefixed("opt/"));
         write_tensors(&dir.join(MODEL_FILE), &tensors)?;
         let saved = SavedAcer {
             algo: "acer".into(),
@@ -409,7 +405,7 @@ impl Acer {
             config: self.config.clone(),
             updates: self.updates,
             rng: self.rng.state(),
-            optimizer_step: state.step,
+            optimizer_step,
         };
         let json =
             serde_json::to_value(&saved).map_err(|e| AcerError::Checkpoint(e.to_string()))?;
@@ -419,54 +415,21 @@ impl Acer {
 
     /// Restores a folder written by [`save`](Self::save) into this agent (same shapes).
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
-        rl_nn::checkpoint::expect_file(dir, STATE_FILE, "ACER")?;
-        let json = read_json(&dir.join(STATE_FILE))?;
-        let algo = json
-            .get("algo")
-            .and_then(|a| a.as_str())
-            .unwrap_or("unknown");
-        if algo != "acer" {
-            return Err(AcerError::Checkpoint(format!(
-                "{} was written by {algo}, not ACER",
-                dir.display()
-            )));
-        }
-        let saved: SavedAcer = serde_json::from_value(json)
-            .map_err(|e| AcerError::Checkpoint(format!("{}: {e}", dir.display())))?;
-        if (saved.obs_dim, saved.action) != (self.obs_dim, self.action)
-            || saved.config.net_arch != self.config.net_arch
-        {
-            return Err(AcerError::Checkpoint(format!(
-                "it was saved for {} observations, {:?} actions and networks {:?}; this agent has {}, {:?}, {:?}",
-                saved.obs_dim,
-                saved.action,
-                saved.config.net_arch,
-                self.obs_dim,
-                self.action,
-                self.config.net_arch
-            )));
-        }
-        saved
-            .config
-            .validate()
-            .map_err(|e| AcerError::Checkpoint(format!("its configuration: {e}")))?;
-        if let Some((key, was, now)) =
-            rl_nn::checkpoint::first_difference(&saved.config, &self.config)
-        {
-            return Err(AcerError::Checkpoint(format!(
-                "its {key} is {was}, this agent's {now}: a checkpoint resumes with the configuration it was trained with"
-            )));
-        }
+        let saved: SavedAcer =
+            rl_nn::checkpoint::read_agent_state(dir, STATE_FILE, "acer", "ACER")?;
+        rl_nn::checkpoint::check_same_shapes(
+            (saved.obs_dim, saved.action, &saved.config.net_arch),
+            (self.obs_dim, self.action, &self.config.net_arch),
+        )?;
+        rl_nn::checkpoint::check_same_config(&saved.config, &self.config, saved.config.validate())?;
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
         self.load_parameters(&tensors)?;
-        self.opt.load_state(&OptimizerState {
-            kind: "rmsprop".into(),
-            step: saved.optimizer_step,
-            tensors: tensors
-                .iter()
-                .filter_map(|(k, t)| k.strip_prefix("opt/").map(|k| (k.to_owned(), t.clone())))
-                .collect(),
-        })?;
+        self.opt.load_state(&OptimizerState::from_prefixed(
+            "rmsprop",
+            saved.optimizer_step,
+            &tensors,
+            "opt/",
+        ))?;
         self.config = saved.config;
         self.updates = saved.updates;
         self.rng = SeededRng::from_state(saved.rng);

@@ -103,6 +103,33 @@ pub struct OptimizerState {
     pub tensors: Vec<(String, Tensor)>,
 }
 
+impl OptimizerState {
+    /// The buffers with `prefix` before each name, to be saved beside other tensors in one file.
+    pub fn prefixed(self, prefix: &str) -> impl Iterator<Item = (String, Tensor)> + '_ {
+        self.tensors
+            .into_iter()
+            .map(move |(k, t)| (format!("{prefix}{k}"), t))
+    }
+
+    /// The state of a `kind` optimizer after `step` updates whose buffers are the tensors named
+    /// `prefix…` (the prefix removed): what [`prefixed`](Self::prefixed) saved.
+    pub fn from_prefixed<'a>(
+        kind: &str,
+        step: u64,
+        tensors: impl IntoIterator<Item = (&'a String, &'a Tensor)>,
+        prefix: &str,
+    ) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            step,
+            tensors: tensors
+                .into_iter()
+                .filter_map(|(k, t)| k.strip_prefix(prefix).map(|k| (k.to_owned(), t.clone())))
+                .collect(),
+        }
+    }
+}
+
 /// Adam's hyperparameters (PyTorch's names and defaults, except `lr`: SB3's 3e-4).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

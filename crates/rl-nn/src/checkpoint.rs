@@ -371,6 +371,63 @@ fn is_checkpoint_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// Reads an agent's state file `dir/file` (JSON naming the learner that wrote it in its `"algo"`
+/// key): a folder without it, a file written by another learner than `algo` (`name` is how users
+/// know it) or one that does not parse as `T` is an error saying which.
+pub fn read_agent_state<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    file: &str,
+    algo: &str,
+    name: &str,
+) -> Result<T> {
+    expect_file(dir, file, name)?;
+    let json = read_json(&dir.join(file))?;
+    let by = json
+        .get("algo")
+        .and_then(|a| a.as_str())
+        .unwrap_or("unknown");
+    if by != algo {
+        return Err(NnError::NotResumable(format!(
+            "{} was written by {by}, not {name}",
+            dir.display()
+        )));
+    }
+    serde_json::from_value(json)
+        .map_err(|e| NnError::NotResumable(format!("{}: {e}", dir.display())))
+}
+
+/// A checkpoint's observation width, action kind and hidden layers (`saved`) against the
+/// agent's (`current`): any difference is an error naming both.
+pub fn check_same_shapes<A: PartialEq + std::fmt::Debug>(
+    saved: (usize, A, &[usize]),
+    current: (usize, A, &[usize]),
+) -> Result<()> {
+    if saved == current {
+        return Ok(());
+    }
+    Err(NnError::NotResumable(format!(
+        "it was saved for {} observations, {:?} actions and networks {:?}; this agent has {}, {:?}, {:?}",
+        saved.0, saved.1, saved.2, current.0, current.1, current.2
+    )))
+}
+
+/// A checkpoint's configuration `saved` against the agent's `current`: `validated` (the saved
+/// configuration's own check) must pass and every key be equal, since a run resumes with the
+/// configuration it was trained with.
+pub fn check_same_config<C: serde::Serialize, E: std::fmt::Display>(
+    saved: &C,
+    current: &C,
+    validated: std::result::Result<(), E>,
+) -> Result<()> {
+    validated.map_err(|e| NnError::NotResumable(format!("its configuration: {e}")))?;
+    match first_difference(saved, current) {
+        Some((key, was, now)) => Err(NnError::NotResumable(format!(
+            "its {key} is {was}, this agent's {now}: a checkpoint resumes with the configuration it was trained with"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The first setting whose value differs between a checkpoint's configuration and the one an
 /// agent was built with, as `(key, saved, current)` with the values as JSON text: a resumed run
 /// keeps the configuration it was trained with, so any difference is an error naming the key.

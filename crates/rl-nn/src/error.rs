@@ -21,6 +21,10 @@ pub enum NnError {
     /// Saved parameters that do not fit the network they are loaded into.
     #[error("checkpoint does not fit: {0}")]
     Mismatch(String),
+    /// An agent's checkpoint this agent cannot resume from: written by another learner, for
+    /// other shapes, or with another configuration; the message names the difference.
+    #[error("checkpoint: {0}")]
+    NotResumable(String),
     /// A checkpoint directory or file that is missing, unreadable or corrupt.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {

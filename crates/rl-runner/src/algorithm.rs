@@ -8,14 +8,9 @@ use rl_envs::{BoxedEnv, OwnedAction};
 use crate::config::{ConfigFile, RunConfig};
 use crate::{Result, RunError};
 
-/// One episode the training envs finished.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpisodeLog {
-    /// Undiscounted return.
-    pub episode_return: f64,
-    /// Steps.
-    pub length: u64,
-}
+/// One episode the training envs finished: the on-policy learners' own record of it (their
+/// trainers report exactly this type).
+pub type EpisodeLog = rl_envs::EpisodeEnd;
 
 /// What one [`Algorithm::train_step`] did: the episodes it finished and one set of metrics per
 /// gradient update (the runner averages them over `log_interval`).

@@ -14,7 +14,7 @@ use rl_math::distributions::LogStdBounds;
 use rl_math::optim::{Adam, AdamConfig, Optimizer, OptimizerState};
 use rl_math::polyak::polyak_update;
 use rl_math::{RngState, SeededRng};
-use rl_nn::checkpoint::{read_json, read_tensors, write_json, write_tensors};
+use rl_nn::checkpoint::{read_tensors, write_json, write_tensors};
 use rl_nn::{Mlp, ParamStore, Workers};
 use serde::{Deserialize, Serialize};
 
@@ -567,12 +567,7 @@ impl Sac {
         let mut optimizer_steps = Vec::new();
         for (name, state) in self.optimizer_states()? {
             optimizer_steps.push((name.clone(), state.step));
-            tensors.extend(
-                state
-                    .tensors
-                    .into_iter()
-                    .map(|(k, t)| (format!("opt.{name}/{k}"), t)),
-            );
+            tensors.extend(state.prefixed(&format!("opt.{name}/")));
         }
         write_tensors(&dir.join(MODEL_FILE), &tensors)?;
         let saved = SavedSac {
@@ -591,7 +586,7 @@ impl Sac {
 
     /// An agent restored from a folder written by [`save`](Self::save), on `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let saved = read_saved(dir)?;
+        let saved: SavedSac = rl_nn::checkpoint::read_agent_state(dir, STATE_FILE, "sac", "SAC")?;
         let mut agent = Self::new(saved.config.clone(), saved.obs_dim, saved.action, device, 0)?;
         agent.restore(dir, saved)?;
         Ok(agent)
@@ -600,8 +595,7 @@ impl Sac {
     /// Restores this agent's state from a folder written by [`save`](Self::save). The checkpoint
     /// must come from SAC with the same variant, dimensions and network shapes.
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
-        rl_nn::checkpoint::expect_file(dir, STATE_FILE, "SAC")?;
-        let saved = read_saved(dir)?;
+        let saved: SavedSac = rl_nn::checkpoint::read_agent_state(dir, STATE_FILE, "sac", "SAC")?;
         if (saved.obs_dim, saved.action) != (self.obs_dim, self.action) {
             return Err(SacError::Checkpoint(format!(
                 "it was saved for {}-dim observations and {:?} actions, this agent has {} and {:?}",
@@ -625,17 +619,7 @@ impl Sac {
                 saved.config.variant, self.config.variant
             )));
         }
-        saved
-            .config
-            .validate()
-            .map_err(|e| SacError::Checkpoint(format!("its configuration: {e}")))?;
-        if let Some((key, was, now)) =
-            rl_nn::checkpoint::first_difference(&saved.config, &self.config)
-        {
-            return Err(SacError::Checkpoint(format!(
-                "its {key} is {was}, this agent's {now}: a checkpoint resumes with the configuration it was trained with"
-            )));
-        }
+        rl_nn::checkpoint::check_same_config(&saved.config, &self.config, saved.config.validate())?;
         self.restore(dir, saved)
     }
 
@@ -643,15 +627,8 @@ impl Sac {
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
         self.load_parameters(&tensors)?;
         for (name, step) in &saved.optimizer_steps {
-            let prefix = format!("opt.{name}/");
-            let state = OptimizerState {
-                kind: "adam".into(),
-                step: *step,
-                tensors: tensors
-                    .iter()
-                    .filter_map(|(k, t)| k.strip_prefix(&prefix).map(|k| (k.to_owned(), t.clone())))
-                    .collect(),
-            };
+            let state =
+                OptimizerState::from_prefixed("adam", *step, &tensors, &format!("opt.{name}/"));
             self.optimizer_mut(name)?.load_state(&state)?;
         }
         self.config = saved.config;
@@ -692,22 +669,6 @@ impl Sac {
         }
         Ok(out)
     }
-}
-
-fn read_saved(dir: &Path) -> Result<SavedSac> {
-    let json = read_json(&dir.join(STATE_FILE))?;
-    let algo = json
-        .get("algo")
-        .and_then(|a| a.as_str())
-        .unwrap_or("unknown");
-    if algo != "sac" {
-        return Err(SacError::Checkpoint(format!(
-            "{} was written by {algo}, not SAC",
-            dir.display()
-        )));
-    }
-    serde_json::from_value(json)
-        .map_err(|e| SacError::Checkpoint(format!("{}: {e}", dir.display())))
 }
 
 /// The parameters of `store` whose names start with `prefix`, in order.

@@ -8,7 +8,7 @@ use rl_buffer::ActionSpec;
 use rl_envs::wrappers::NormalizeObservation;
 use rl_envs::{BoxedEnv, OwnedAction, SyncVectorEnv, make};
 
-use crate::algorithm::{Algorithm, EpisodeLog, Progress, not_snapshotted};
+use crate::algorithm::{Algorithm, Progress, not_snapshotted};
 use crate::config::RunConfig;
 use crate::{Result, RunError};
 
@@ -61,14 +61,7 @@ impl Algorithm for AcerAlgorithm {
             })
             .collect();
         Ok(Progress {
-            episodes: report
-                .episodes
-                .iter()
-                .map(|e| EpisodeLog {
-                    episode_return: e.episode_return,
-                    length: e.length,
-                })
-                .collect(),
+            episodes: report.episodes,
             updates,
         })
     }
