@@ -17,8 +17,8 @@ use rl_math::optim::Optimizer;
 
 use crate::agent::{Policy, Sac, UpdateMetrics, finite, scalar};
 use crate::losses::{
-    critic_half_loss, discrete_actor_loss, discrete_soft_value, discrete_temperature_loss,
-    value_td_target,
+    discrete_actor_loss, discrete_critic_half_loss_grad, discrete_soft_value,
+    discrete_temperature_loss, value_td_target,
 };
 use crate::networks::CategoricalActor;
 use crate::v2::CriticHalf;
@@ -40,7 +40,6 @@ impl Sac {
         let place = move || format!("gradient step {step_number}");
         let alpha = self.alpha()?;
         let actor = self.categorical()?;
-        let b = batch.obs.dim(0)?;
         let n_actions = self.action.size();
 
         // π(·|s), differentiable in the actor's output (its logits) only.
@@ -83,15 +82,13 @@ impl Sac {
         let halves = self.each_critic(|j| {
             let (q, trace) = critics.traced(j, &batch.obs)?;
             let q_taken = (&q * &taken)?.sum(D::Minus1)?;
-            let loss = critic_half_loss(&q_taken, &y)?;
-            // ∂/∂Q_j(s)[a'] of ½ mean((Q_j(s)[a] − y)²): (Q_j[a] − y) / B at a' = a, else 0.
-            let grad_q = taken.broadcast_mul(&((&q_taken - &y)? / b as f64)?.unsqueeze(1)?)?;
+            let half = discrete_critic_half_loss_grad(&q_taken, &taken, &y)?;
             let grads = critics
                 .net(j)
-                .backward(&trace, &grad_q, true, false)?
+                .backward(&trace, &half.grad, true, false)?
                 .params;
             Ok(CriticHalf {
-                loss,
+                loss: half.loss,
                 q: q_taken,
                 grads,
             })

@@ -8,10 +8,30 @@
 //!
 //! Shapes: `[B]` per-sample tensors (`Q`, `log π`, rewards, flags) or `[B, |A|]` per-action ones
 //! (discrete); each loss is a scalar.
+//!
+//! These are the functions the update differentiates. The temperature losses and discrete SAC's
+//! actor loss go through candle's autograd as written. The networks have explicit backward passes
+//! (`rl_nn::Mlp::backward`, cheaper than autograd through them), so each loss a network's
+//! parameters get their gradient from has a `*_grad` form here returning the loss and its
+//! gradient with respect to that network's output ([`LossGrad`]), and eq. (7) / (13) for the
+//! actor comes as [`actor_loss_critic_grads`] (its gradient with respect to the critics' outputs)
+//! and [`actor_surrogate`] (the same loss as a function of the actor's output once the chain rule
+//! has gone through the critics). `tests/gradients.rs` checks the result against autograd
+//! through the whole graph, `tests/golden.rs` whole updates against PyTorch.
 
 use candle_core::Tensor;
 
 use crate::Result;
+
+/// A loss and its gradient with respect to the output `[B, k]` of the network it is
+/// differentiated through (what that network's backward pass takes).
+#[derive(Debug, Clone)]
+pub struct LossGrad {
+    /// The loss, a scalar.
+    pub loss: Tensor,
+    /// `∂ loss / ∂ output`, `[B, k]`.
+    pub grad: Tensor,
+}
 
 /// The soft TD target of eq. (5), with the soft value of eq. (3) estimated from one fresh action
 /// `a' ~ π(·|s')`, the smaller of the two target critics, and no bootstrap where the episode
@@ -45,10 +65,77 @@ pub fn critic_half_loss(q: &Tensor, target: &Tensor) -> Result<Tensor> {
     Ok(((q - target)?.sqr()?.mean_all()? * 0.5)?)
 }
 
+/// [`critic_half_loss`] and its gradient with respect to the critic's output `[B, 1]`:
+/// `∂/∂Q_j ½ mean((Q_j − y)²) = (Q_j − y) / B`.
+pub fn critic_half_loss_grad(q: &Tensor, target: &Tensor) -> Result<LossGrad> {
+    let n = q.dim(0)? as f64;
+    Ok(LossGrad {
+        loss: critic_half_loss(q, target)?,
+        grad: ((q - target)? / n)?.unsqueeze(1)?,
+    })
+}
+
+/// Discrete SAC's critic term (Christodoulou 2019, eq. 8) for the actions taken (`taken`, one-hot
+/// `[B, |A|]`, and `q_taken = Q_j(s)[a]`, `[B]`): [`critic_half_loss`] of `q_taken` and its
+/// gradient with respect to the critic's whole output `Q_j(s)` (`[B, |A|]`): `(Q_j(s)[a] − y) / B`
+/// at the action taken, 0 elsewhere.
+pub fn discrete_critic_half_loss_grad(
+    q_taken: &Tensor,
+    taken: &Tensor,
+    target: &Tensor,
+) -> Result<LossGrad> {
+    let b = q_taken.dim(0)? as f64;
+    Ok(LossGrad {
+        loss: critic_half_loss(q_taken, target)?,
+        grad: taken.broadcast_mul(&((q_taken - target)? / b)?.unsqueeze(1)?)?,
+    })
+}
+
 /// Eq. (7) with the reparameterized action `ã = tanh(μ + σ ε)` (eq. 9) and the smaller critic:
 /// `J_π = mean(α log π(ã|s) − min_j Q_θj(s, ã))`. Only the actor is stepped with it.
 pub fn actor_loss(log_prob: &Tensor, q1: &Tensor, q2: &Tensor, alpha: f64) -> Result<Tensor> {
     Ok(((log_prob * alpha)? - q1.minimum(q2)?)?.mean_all()?)
+}
+
+/// `∂J_π/∂Q_j` of eq. (7) for the critics' outputs at `(s, ã)` (`qs`, `[B]` each; `[B, 1]` each
+/// out): `−1/B` on the smaller critic at each sample (the first on a tie), 0 on the other. Given
+/// one critic (SAC v1's eq. 13 reads `Q_θ1` only), `−1/B` everywhere. The critics' backward passes
+/// turn these into `∂J_π/∂ã`, which [`actor_surrogate`] takes.
+pub fn actor_loss_critic_grads(qs: &[Tensor]) -> Result<Vec<Tensor>> {
+    let Some(q0) = qs.first() else {
+        return Ok(Vec::new());
+    };
+    let n = q0.dim(0)? as f64;
+    Ok(if let [q0, q1] = qs {
+        let first_is_min = q0.le(q1)?.to_dtype(q0.dtype())?;
+        vec![
+            first_is_min.affine(-1.0 / n, 0.0)?.unsqueeze(1)?,
+            first_is_min.affine(1.0 / n, -1.0 / n)?.unsqueeze(1)?,
+        ]
+    } else {
+        vec![(q0.ones_like()? * (-1.0 / n))?.unsqueeze(1)?]
+    })
+}
+
+/// Eq. (7) (or eq. 13 with its regularizer) as a function of the actor's output, which is what
+/// the actor is differentiated through: `mean(α log π(ã|s)) + Σ ã · g`, with `g = ∂J_π/∂ã`
+/// computed through the critics (from [`actor_loss_critic_grads`]) and held fixed, plus
+/// `λ mean(μ² + (log σ)²)` when `regularizer = Some((μ, log σ, λ))` with `λ > 0`. Its value is not
+/// `J_π`, but its gradient with respect to the actor's output is `J_π`'s: `α log π` and the
+/// regularizer directly, `−min_j Q_θj(s, ã)` through `ã` by the chain rule.
+pub fn actor_surrogate(
+    log_prob: &Tensor,
+    action: &Tensor,
+    grad_action: &Tensor,
+    alpha: f64,
+    regularizer: Option<(&Tensor, &Tensor, f64)>,
+) -> Result<Tensor> {
+    let mut surrogate = ((log_prob * alpha)?.mean_all()? + (action * grad_action)?.sum_all()?)?;
+    if let Some((mean, log_std, lambda)) = regularizer.filter(|r| r.2 > 0.0) {
+        let reg = (mean.sqr()?.mean_all()? + log_std.sqr()?.mean_all()?)?;
+        surrogate = (surrogate + (reg * lambda)?)?;
+    }
+    Ok(surrogate)
 }
 
 /// Eq. (18), learning `log α` (which keeps α positive):
@@ -67,6 +154,22 @@ pub fn temperature_loss(
 pub fn value_loss(v: &Tensor, q_min: &Tensor, log_prob: &Tensor, alpha: f64) -> Result<Tensor> {
     let target = (q_min - (log_prob * alpha)?)?.detach();
     Ok(((v - target)?.sqr()?.mean_all()? * 0.5)?)
+}
+
+/// [`value_loss`] and its gradient with respect to the value network's output `[B, 1]`:
+/// `(V_ψ(s) − sg(min_j Q_θj(s, ã) − α log π(ã|s))) / B`.
+pub fn value_loss_grad(
+    v: &Tensor,
+    q_min: &Tensor,
+    log_prob: &Tensor,
+    alpha: f64,
+) -> Result<LossGrad> {
+    let n = v.dim(0)? as f64;
+    let target = (q_min - (log_prob * alpha)?)?;
+    Ok(LossGrad {
+        loss: value_loss(v, q_min, log_prob, alpha)?,
+        grad: ((v - target)? / n)?.unsqueeze(1)?,
+    })
 }
 
 /// SAC v1's Q target (eq. 8 of the first paper): `y = r + γ (1 − d) V_ψ̄(s')`, detached.

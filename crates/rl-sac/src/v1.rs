@@ -16,7 +16,7 @@ use rl_buffer::ReplayBatch;
 use rl_math::optim::Optimizer;
 
 use crate::agent::{Sac, UpdateMetrics, finite, scalar};
-use crate::losses::{value_loss, value_td_target};
+use crate::losses::{value_loss_grad, value_td_target};
 use crate::networks::critic_input;
 use crate::v2::{ActorCritic, check};
 use crate::{Result, SacError};
@@ -31,7 +31,6 @@ impl Sac {
         let missing = || SacError::Checkpoint("SAC v1 without its value networks".into());
         let value = self.value.clone().ok_or_else(missing)?;
         let value_target = self.value_target.clone().ok_or_else(missing)?;
-        let n = batch.obs.dim(0)? as f64;
         let eps = self.noise(&batch.obs)?;
         let policy = self.sample_policy(&actor, &batch.obs, &eps)?;
 
@@ -45,11 +44,9 @@ impl Sac {
         }
         let (v, v_trace) = value.forward_traced(&batch.obs)?;
         let v = v.squeeze(1)?;
-        let loss_v = value_loss(&v, &q_min, &policy.log_prob.detach(), alpha)?;
-        let value_loss_value = finite("value loss", &loss_v, &place)?;
-        let v_target = (&q_min - (policy.log_prob.detach() * alpha)?)?;
-        let grad_v = ((&v - v_target)? / n)?.unsqueeze(1)?;
-        let value_grads = value.backward(&v_trace, &grad_v, true, false)?.params;
+        let loss_v = value_loss_grad(&v, &q_min, &policy.log_prob.detach(), alpha)?;
+        let value_loss_value = finite("value loss", &loss_v.loss, &place)?;
+        let value_grads = value.backward(&v_trace, &loss_v.grad, true, false)?.params;
 
         // Critics, eq. (7)-(8): toward r + γ (1 − d) V_ψ̄(s').
         let next_v = value_target.forward_detached(&batch.next_obs)?.squeeze(1)?;

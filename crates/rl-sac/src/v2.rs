@@ -10,10 +10,12 @@
 //! 4. Polyak: `θ̄ ← τ θ + (1 − τ) θ̄` (computed right after step 2, each critic's on its worker:
 //!    the targets are read only by the next update's step 2, so the numbers are the same).
 //!
-//! α in steps 2 and 3 is its value before step 1. The networks' gradients come from their explicit
-//! backward passes (`rl_nn::Mlp::backward`), which compute only what each loss needs; the
-//! distributions' and losses' derivatives come from candle's autograd on the small `[B, ·]`
-//! tensors between the networks. `tests/gradients.rs` checks every gradient against autograd
+//! α in steps 2 and 3 is its value before step 1. The gradients are those of the functions in
+//! `losses.rs`: the temperature loss through candle's autograd; each critic's term of eq. (5) as
+//! `critic_half_loss_grad` (its gradient at the critic's output) and the critic's explicit
+//! backward pass (`rl_nn::Mlp::backward`, which computes only what the loss needs); eq. (7) as
+//! `actor_loss_critic_grads` through the critics to `∂J_π/∂ã`, then `actor_surrogate` through
+//! the distribution by autograd and the actor's backward pass. `tests/gradients.rs` checks every gradient against autograd
 //! through the whole graph.
 
 use candle_core::{DType, Tensor, Var};
@@ -23,7 +25,8 @@ use rl_nn::Trace;
 
 use crate::agent::{Policy, Sac, UpdateMetrics, both, finite, scalar};
 use crate::losses::{
-    actor_loss, actor_loss_v1, critic_half_loss, soft_td_target, temperature_loss,
+    actor_loss, actor_loss_critic_grads, actor_loss_v1, actor_surrogate, critic_half_loss_grad,
+    soft_td_target, temperature_loss,
 };
 use crate::networks::{Actor, critic_input};
 use crate::{Result, SacError};
@@ -189,21 +192,23 @@ impl Sac {
     }
 
     /// Each critic's half of `J_Q` at `x = [s, a]` toward the target `y`, its values `Q_j(s, a)`
-    /// and its parameter gradients (`∂/∂Q_j ½ mean((Q_j − y)²) = (Q_j − y) / B`, then the
-    /// critic's backward pass), forked on the workers when there are two critics.
+    /// and its parameter gradients ([`critic_half_loss_grad`], then the critic's backward pass),
+    /// forked on the workers when there are two critics.
     pub fn critic_gradients(&self, x: &Tensor, y: &Tensor) -> Result<Vec<CriticHalf>> {
-        let n = x.dim(0)? as f64;
         let critics = &self.critics;
         self.each_critic(|j| {
             let (q, trace) = critics.traced(j, x)?;
             let q = q.squeeze(1)?;
-            let loss = critic_half_loss(&q, y)?;
-            let grad_q = ((&q - y)? / n)?.unsqueeze(1)?;
+            let half = critic_half_loss_grad(&q, y)?;
             let grads = critics
                 .net(j)
-                .backward(&trace, &grad_q, true, false)?
+                .backward(&trace, &half.grad, true, false)?
                 .params;
-            Ok(CriticHalf { loss, q, grads })
+            Ok(CriticHalf {
+                loss: half.loss,
+                q,
+                grads,
+            })
         })
     }
 
@@ -225,10 +230,9 @@ impl Sac {
     }
 
     /// The actor's loss for an already drawn `ã` and its gradients: `∂J_π/∂ã` from the critics'
-    /// input gradients (`−1/B` on the critic the loss reads at each sample: the smaller one for
-    /// v2, the first for v1), then `J_π` backpropagated to the actor's output with `∂J_π/∂ã` held
-    /// fixed (so `α log π` and v1's regularizer contribute directly and `−Q` through `ã`), then
-    /// the actor's backward pass.
+    /// input gradients ([`actor_loss_critic_grads`]: the smaller critic for v2, the first for v1),
+    /// then [`actor_surrogate`] backpropagated to the actor's output, then the actor's backward
+    /// pass.
     pub(crate) fn actor_gradients_at(
         &self,
         actor: &Actor,
@@ -238,7 +242,6 @@ impl Sac {
         which: ActorCritic,
         regularization: f64,
     ) -> Result<(f64, Vec<Option<Tensor>>)> {
-        let n = obs.dim(0)? as f64;
         let critics = &self.critics;
         let x_pi = critic_input(obs, &policy.action.detach())?;
         let used = if which == ActorCritic::Min {
@@ -275,16 +278,9 @@ impl Sac {
             )?,
         };
         let loss = scalar(&loss)?;
-        // ∂(−mean Q_used)/∂Q_j: −1/B where critic j is the one the loss reads.
-        let dq: Vec<Tensor> = if outs.len() == 2 {
-            let first_is_min = outs[0].0.le(&outs[1].0)?.to_dtype(outs[0].0.dtype())?;
-            vec![
-                first_is_min.affine(-1.0 / n, 0.0)?.unsqueeze(1)?,
-                first_is_min.affine(1.0 / n, -1.0 / n)?.unsqueeze(1)?,
-            ]
-        } else {
-            vec![(outs[0].0.ones_like()? * (-1.0 / n))?.unsqueeze(1)?]
-        };
+        // ∂J_π/∂Q_j: −1/B where critic j is the one the loss reads.
+        let qs: Vec<Tensor> = outs.iter().map(|(q, _)| q.clone()).collect();
+        let dq = actor_loss_critic_grads(&qs)?;
         let act_dim = self.action.size();
         let action_grad = |j: usize| -> Result<Tensor> {
             let dx = critics
@@ -300,12 +296,13 @@ impl Sac {
         } else {
             action_grad(0)?
         };
-        let mut surrogate = ((&policy.log_prob * alpha)?.mean_all()?
-            + (&policy.action * &grad_action)?.sum_all()?)?;
-        if regularization > 0.0 {
-            let reg = (mean.sqr()?.mean_all()? + bounded_log_std.sqr()?.mean_all()?)?;
-            surrogate = (surrogate + (reg * regularization)?)?;
-        }
+        let surrogate = actor_surrogate(
+            &policy.log_prob,
+            &policy.action,
+            &grad_action,
+            alpha,
+            Some((mean, bounded_log_std, regularization)),
+        )?;
         let grad_out = surrogate
             .backward()?
             .remove(&policy.out_leaf)

@@ -122,3 +122,90 @@ fn parallel_and_sequential_updates_are_bit_identical() {
         assert_eq!(s.update(&batch).unwrap(), p.update(&batch).unwrap());
     }
 }
+
+/// Each `*_grad` form in `losses.rs` returns the loss it is named after and that loss's autograd
+/// gradient with respect to the network output: what the update differentiates is the written loss.
+#[test]
+fn the_gradient_forms_of_the_losses_are_their_autograd_gradients() {
+    use candle_core::Var;
+    use rl_sac::losses::{
+        actor_loss_critic_grads, critic_half_loss, critic_half_loss_grad,
+        discrete_critic_half_loss_grad, value_loss, value_loss_grad,
+    };
+    let dev = Device::Cpu;
+    let mut rng = SeededRng::new(3);
+    let normal =
+        |rng: &mut SeededRng, shape: &[usize]| rng.normal(shape, DType::F64, &dev).unwrap();
+    let b = 6;
+    let y = normal(&mut rng, &[b]);
+
+    // One critic's term of eq. (5), at the critic's output [B, 1].
+    let q = Var::from_tensor(&normal(&mut rng, &[b, 1])).unwrap();
+    let written = critic_half_loss(&q.squeeze(1).unwrap(), &y).unwrap();
+    let auto = written.backward().unwrap().remove(&q).unwrap();
+    let formed = critic_half_loss_grad(&q.squeeze(1).unwrap(), &y).unwrap();
+    close(
+        &formed.loss.to_dtype(DType::F32).unwrap(),
+        &written.to_dtype(DType::F32).unwrap(),
+        "critic loss",
+    );
+    close(
+        &formed.grad.to_dtype(DType::F32).unwrap(),
+        &auto.to_dtype(DType::F32).unwrap(),
+        "critic grad",
+    );
+
+    // Discrete SAC's critic term, at the critic's whole output [B, |A|].
+    let q = Var::from_tensor(&normal(&mut rng, &[b, 3])).unwrap();
+    let taken = Tensor::new(
+        &[
+            [1f64, 0., 0.],
+            [0., 1., 0.],
+            [0., 0., 1.],
+            [1., 0., 0.],
+            [0., 0., 1.],
+            [0., 1., 0.],
+        ],
+        &dev,
+    )
+    .unwrap();
+    let q_taken = (q.as_tensor() * &taken).unwrap().sum(1).unwrap();
+    let written = critic_half_loss(&q_taken, &y).unwrap();
+    let auto = written.backward().unwrap().remove(&q).unwrap();
+    let formed = discrete_critic_half_loss_grad(&q_taken, &taken, &y).unwrap();
+    close(
+        &formed.grad.to_dtype(DType::F32).unwrap(),
+        &auto.to_dtype(DType::F32).unwrap(),
+        "discrete critic grad",
+    );
+
+    // SAC v1's value loss, at the value network's output [B, 1].
+    let v = Var::from_tensor(&normal(&mut rng, &[b, 1])).unwrap();
+    let (q_min, log_prob) = (normal(&mut rng, &[b]), normal(&mut rng, &[b]));
+    let written = value_loss(&v.squeeze(1).unwrap(), &q_min, &log_prob, 0.2).unwrap();
+    let auto = written.backward().unwrap().remove(&v).unwrap();
+    let formed = value_loss_grad(&v.squeeze(1).unwrap(), &q_min, &log_prob, 0.2).unwrap();
+    close(
+        &formed.grad.to_dtype(DType::F32).unwrap(),
+        &auto.to_dtype(DType::F32).unwrap(),
+        "value grad",
+    );
+
+    // Eq. (7) with respect to each critic's output at (s, ã).
+    let (q1, q2) = (
+        Var::from_tensor(&normal(&mut rng, &[b, 1])).unwrap(),
+        Var::from_tensor(&normal(&mut rng, &[b, 1])).unwrap(),
+    );
+    let (s1, s2) = (q1.squeeze(1).unwrap(), q2.squeeze(1).unwrap());
+    let written = actor_loss(&log_prob, &s1, &s2, 0.2).unwrap();
+    let mut grads = written.backward().unwrap();
+    let formed = actor_loss_critic_grads(&[s1, s2]).unwrap();
+    for (j, q) in [q1, q2].iter().enumerate() {
+        let auto = grads.remove(q).unwrap();
+        close(
+            &formed[j].to_dtype(DType::F32).unwrap(),
+            &auto.to_dtype(DType::F32).unwrap(),
+            "actor loss / Q_j",
+        );
+    }
+}
