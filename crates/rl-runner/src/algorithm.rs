@@ -1,12 +1,11 @@
-//! [`Algorithm`]: what the runner needs from a learner, and the adapters for ours.
+//! [`Algorithm`]: what the runner needs from a learner (the adapters for ours are in `algos/`,
+//! listed in [`crate::learners`]).
 
 use std::path::Path;
 
-use candle_core::Device;
 use rl_envs::{BoxedEnv, OwnedAction};
 
-use crate::config::{ConfigFile, RunConfig};
-use crate::{Result, RunError};
+use crate::Result;
 
 /// One episode the training envs finished: the on-policy learners' own record of it (their
 /// trainers report exactly this type).
@@ -54,67 +53,4 @@ pub trait Algorithm {
 /// What a resumed run lacks when its env does not support snapshots.
 pub(crate) fn not_snapshotted(env: &str) -> String {
     format!("{env} does not support snapshots (Env::snapshot), so new episodes start")
-}
-
-/// The algorithms the runner knows.
-pub const ALGORITHMS: &[&str] = &["sac", "a2c", "acer"];
-
-/// The environment an algorithm trains on when none is given.
-pub fn default_env(algo: &str) -> Result<&'static str> {
-    match algo {
-        "sac" => Ok("Pendulum-v1"),
-        "a2c" => Ok("CartPole-v1"),
-        "acer" => Ok("CartPole-v1"),
-        other => Err(unknown(other)),
-    }
-}
-
-/// The shipped preset of `algo` named `name` (an environment id, or a variant's name), if there
-/// is one.
-pub fn preset(algo: &str, name: &str) -> Result<Option<&'static str>> {
-    match algo {
-        "sac" => Ok(rl_sac::presets::get(name)),
-        "a2c" => Ok(rl_a2c::presets::get(name)),
-        "acer" => Ok(rl_acer::presets::get(name)),
-        other => Err(unknown(other)),
-    }
-}
-
-/// Every preset name of `algo`.
-pub fn preset_names(algo: &str) -> Result<&'static [&'static str]> {
-    match algo {
-        "sac" => Ok(rl_sac::presets::NAMES),
-        "a2c" => Ok(rl_a2c::presets::NAMES),
-        "acer" => Ok(rl_acer::presets::NAMES),
-        other => Err(unknown(other)),
-    }
-}
-
-/// Builds `run.algo` for `run.env` from the configuration's algorithm table.
-pub fn build(run: &RunConfig, file: &ConfigFile, device: &Device) -> Result<Box<dyn Algorithm>> {
-    match run.algo.as_str() {
-        "sac" => Ok(Box::new(crate::algos::sac::SacAlgorithm::new(
-            run,
-            &file.algo_text("sac")?,
-            device,
-        )?)),
-        "a2c" => Ok(Box::new(crate::algos::a2c::A2cAlgorithm::new(
-            run,
-            &file.algo_text("a2c")?,
-            device,
-        )?)),
-        "acer" => Ok(Box::new(crate::algos::acer::AcerAlgorithm::new(
-            run,
-            &file.algo_text("acer")?,
-            device,
-        )?)),
-        other => Err(unknown(other)),
-    }
-}
-
-fn unknown(algo: &str) -> RunError {
-    RunError::Config(format!(
-        "unknown algorithm {algo:?}; known: {}",
-        ALGORITHMS.join(", ")
-    ))
 }

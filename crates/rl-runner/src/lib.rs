@@ -19,14 +19,16 @@
 //! - `checkpoints/step-…/` written atomically, with `checkpoints/LATEST` naming the newest;
 //! - `learning_curve.png` and `summary.json` at the end.
 //!
-//! [`Algorithm`] is what a learner provides; [`train`] runs one, [`evaluate_run`] evaluates a
-//! saved run.
+//! [`Algorithm`] is what a learner provides and [`learners::LEARNERS`] the table of those the
+//! runner knows (a new learner is an adapter and a row there); [`train`] runs one,
+//! [`evaluate_run`] evaluates a saved run.
 
 pub mod algorithm;
 mod algos;
 pub mod compare;
 pub mod config;
 mod error;
+pub mod learners;
 pub mod logs;
 pub mod plot;
 mod runner;

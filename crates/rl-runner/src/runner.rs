@@ -17,7 +17,8 @@ use rl_envs::{Env, OwnedAction};
 use rl_nn::checkpoint::{CheckpointDir, read_json, write_json};
 use serde::{Deserialize, Serialize};
 
-use crate::algorithm::{self, Algorithm};
+use crate::algorithm::Algorithm;
+use crate::learners::{self, learner};
 use crate::config::{ConfigFile, RunConfig};
 use crate::error::io_err;
 use crate::logs::{EPISODES_HEADER, EVAL_HEADER, Logs, mean_std};
@@ -124,21 +125,21 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
     let mut file = match &options.config {
         Some(path) => ConfigFile::parse(&read_text(path, CONFIG_LIMIT)?)?,
         None => match &options.preset {
-            Some(name) => match algorithm::preset(algo, name)? {
+            Some(name) => match (learner(algo)?.preset)(name) {
                 Some(text) => ConfigFile::parse(text)?,
                 None => {
                     return Err(RunError::Config(format!(
                         "no {algo} preset {name:?}; the presets are {}",
-                        algorithm::preset_names(algo)?.join(", ")
+                        learner(algo)?.preset_names.join(", ")
                     )));
                 }
             },
             None => {
                 let env = match &options.env {
                     Some(e) => e.clone(),
-                    None => algorithm::default_env(algo)?.to_owned(),
+                    None => learner(algo)?.default_env.to_owned(),
                 };
-                match algorithm::preset(algo, &env)? {
+                match (learner(algo)?.preset)(&env) {
                     Some(text) => ConfigFile::parse(text)?,
                     None => ConfigFile::empty(),
                 }
@@ -161,7 +162,7 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
         run.env = env.clone();
     }
     if run.env.is_empty() {
-        run.env = algorithm::default_env(algo)?.to_owned();
+        run.env = learner(algo)?.default_env.to_owned();
     }
     if let Some(steps) = options.steps {
         run.n_timesteps = steps;
@@ -216,7 +217,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                 run.n_timesteps = steps;
             }
             check_env_of(&run, options.gif)?;
-            let mut algo = algorithm::build(&run, &file, device)?;
+            let mut algo = learners::build(&run, &file, device)?;
             let ckpt = CheckpointDir::new(dir.join("checkpoints"));
             let latest = ckpt.latest()?.ok_or_else(|| RunError::RunDir {
                 path: dir.display().to_string(),
@@ -247,7 +248,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             let dir = options.out.clone().unwrap_or_else(|| default_run_dir(&run));
             check_new_dir(&dir)?;
             check_env_of(&run, options.gif)?;
-            let algo = algorithm::build(&run, &file, device)?;
+            let algo = learners::build(&run, &file, device)?;
             let resolved = ConfigFile::resolved(&run, algo.name(), algo.config_table()?)?;
             let lock = create_run_dir(&dir, &resolved.to_text()?)?;
             (run, dir, algo, None, lock)
@@ -480,7 +481,7 @@ pub fn load_run(dir: &Path, device: &Device) -> Result<(RunConfig, Box<dyn Algor
     let file = ConfigFile::parse(&read_run_config(dir)?)?;
     let run = file.run()?;
     run.validate()?;
-    let mut algo = algorithm::build(&run, &file, device)?;
+    let mut algo = learners::build(&run, &file, device)?;
     let latest = CheckpointDir::new(dir.join("checkpoints"))
         .latest()?
         .ok_or_else(|| RunError::RunDir {
