@@ -18,9 +18,9 @@ use rl_nn::checkpoint::{CheckpointDir, read_json, write_json};
 use serde::{Deserialize, Serialize};
 
 use crate::algorithm::Algorithm;
-use crate::learners::{self, learner};
 use crate::config::{ConfigFile, RunConfig};
 use crate::error::io_err;
+use crate::learners::{self, learner};
 use crate::logs::{EPISODES_HEADER, EVAL_HEADER, Logs, mean_std};
 use crate::plot::{Curve, learning_curve};
 use crate::{Result, RunError};
@@ -183,7 +183,9 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
 /// step leaves no run folder behind.
 pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
     // The lock is held until training (and the GIF) is done: one writer per run folder.
-    let (run, run_dir, mut algo, resumed_from, _lock) = match &options.resume {
+    // `created`: a new run's folder that did not exist before (removed again if the run fails
+    // before its first step).
+    let (run, run_dir, mut algo, resumed_from, lock, created) = match &options.resume {
         Some(dir) => {
             let changed = [
                 ("--config", options.config.is_some()),
@@ -241,7 +243,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
                     lost.join("; ")
                 );
             }
-            (run, dir.clone(), algo, Some(state), lock)
+            (run, dir.clone(), algo, Some(state), lock, false)
         }
         None => {
             let (run, file) = resolve(options)?;
@@ -250,18 +252,30 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             check_env_of(&run, options.gif)?;
             let algo = learners::build(&run, &file, device)?;
             let resolved = ConfigFile::resolved(&run, algo.name(), algo.config_table()?)?;
+            let existed = dir.exists();
             let lock = create_run_dir(&dir, &resolved.to_text()?)?;
-            (run, dir, algo, None, lock)
+            (run, dir, algo, None, lock, !existed)
         }
     };
-    let summary = run_loop(
+    let summary = match run_loop(
         &run,
         &run_dir,
         algo.as_mut(),
         resumed_from,
         device,
         (options.progress, options.stop.as_deref()),
-    )?;
+    ) {
+        Ok(summary) => summary,
+        Err(e) => {
+            // A new run that failed before its first step (its envs or agent broke at once)
+            // leaves nothing behind: there is nothing in the folder to resume or look at.
+            if created && algo.num_timesteps() == 0 {
+                drop(lock);
+                let _ = std::fs::remove_dir_all(&run_dir);
+            }
+            return Err(e);
+        }
+    };
     if options.gif && !summary.interrupted {
         let label = format!("{} {}", run.algo.to_uppercase(), run.env);
         let recording = crate::video::record_episodes(algo.as_mut(), run.seed, 1, &label)?;
@@ -269,6 +283,7 @@ pub fn train(options: &TrainOptions, device: &Device) -> Result<Summary> {
             crate::video::write_gif(&run_dir.join(EPISODE_GIF), &r.frames)?;
         }
     }
+    drop(lock);
     Ok(summary)
 }
 

@@ -503,6 +503,75 @@ fn users_environments_that_break_the_contract() {
     assert!(!out.exists(), "a failed start left a run folder");
 }
 
+/// An env whose copies after the first (the one `check_env` inspects) fail at their first step,
+/// as an env whose simulator or remote end breaks at once would.
+struct BreaksAtOnce {
+    broken: bool,
+    space: Space,
+}
+
+impl Env for BreaksAtOnce {
+    fn id(&self) -> &str {
+        "BreaksAtOnce-v0"
+    }
+    fn observation_space(&self) -> &Space {
+        &self.space
+    }
+    fn action_space(&self) -> &Space {
+        &self.space
+    }
+    fn reset(&mut self, _seed: Option<u64>) -> Result<&[f32], EnvError> {
+        Ok(&[0.0])
+    }
+    fn step(&mut self, action: Action<'_>) -> Result<Step<'_>, EnvError> {
+        action.expect_continuous("BreaksAtOnce-v0", 1)?;
+        if self.broken {
+            return Err(EnvError::Backend {
+                env: "BreaksAtOnce-v0".into(),
+                message: "the simulator went away".into(),
+            });
+        }
+        Ok(Step {
+            observation: &[0.0],
+            reward: 0.0,
+            terminated: false,
+            truncated: false,
+        })
+    }
+}
+
+#[test]
+fn a_run_that_fails_before_its_first_step_leaves_nothing_behind() {
+    static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    rl_envs::register(rl_envs::EnvSpec::new("BreaksAtOnce-v0"), || {
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(BreaksAtOnce {
+            broken: n > 0,
+            space: Space::Box(BoxSpace::uniform(-1.0, 1.0, 1).unwrap()),
+        })
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = TrainOptions {
+        env: Some("BreaksAtOnce-v0".into()),
+        ..sac_options(&out, 100)
+    };
+    expect(
+        "training an env that breaks at its first step",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["BreaksAtOnce-v0", "the simulator went away"],
+    );
+    assert!(
+        !out.exists(),
+        "a run that failed before its first step left its folder"
+    );
+    // A folder the user made beforehand stays.
+    std::fs::create_dir(&out).unwrap();
+    assert!(train(&o, &Device::Cpu).is_err());
+    assert!(out.is_dir(), "the user's own folder was removed");
+}
+
 /// A finished short SAC run in `dir/name` (a checkpoint at its end), and its checkpoint folder.
 fn finished_run(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let run = dir.join(name);
