@@ -41,4 +41,4 @@ pub use agent::{A2c, A2cMetrics, Acted};
 pub use config::A2cConfig;
 pub use error::{A2cError, Result};
 pub use rl_math::optim::LrSchedule;
-pub use trainer::{A2cTrainer, EpisodeEnd, RolloutReport, check_spaces};
+pub use trainer::{A2cTrainer, EpisodeEnd, RolloutReport};

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use candle_core::Tensor;
-use rl_buffer::{ActionSpec, RolloutBuffer, RolloutStep};
+use rl_buffer::{RolloutBuffer, RolloutStep};
 pub use rl_envs::EpisodeEnd;
 use rl_envs::{
-    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, Space, SyncVectorEnv, VecNormalize,
+    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, SyncVectorEnv, VecNormalize,
 };
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
@@ -50,25 +50,12 @@ impl A2cTrainer {
     /// first reset with `seed + i`.
     pub fn new(agent: A2c, venv: SyncVectorEnv<BoxedEnv>, seed: u64) -> Result<Self> {
         let config = agent.config().clone();
-        let env_id = venv.envs()[0].id().to_owned();
-        if venv.num_envs() != config.n_envs {
-            return Err(A2cError::UnsupportedEnv(format!(
-                "the vector env has {} envs, the configuration n_envs = {}",
-                venv.num_envs(),
-                config.n_envs
-            )));
-        }
-        let (obs_dim, action) =
-            check_spaces(venv.observation_space(), venv.action_space(), &env_id)?;
-        if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
-            return Err(A2cError::UnsupportedEnv(format!(
-                "{env_id} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
-                agent.obs_dim(),
-                agent.action_spec()
-            )));
-        }
-        let collector = Collector::new(
+        let (obs_dim, action) = (agent.obs_dim(), agent.action_spec());
+        let collector = Collector::for_learner(
+            "A2C",
             venv,
+            config.n_envs,
+            (obs_dim, action),
             NormalizeConfig {
                 obs: config.normalize_obs,
                 reward: config.normalize_reward,
@@ -225,26 +212,4 @@ impl A2cTrainer {
         }
         Ok(self.collector.restore(saved.collector)?)
     }
-}
-
-/// `(obs_dim, action)` of spaces A2C can learn on.
-pub fn check_spaces(obs: &Space, action: &Space, env: &str) -> Result<(usize, ActionSpec)> {
-    let obs_dim = match obs {
-        Space::Box(b) if b.shape().len() == 1 => b.dim(),
-        other => {
-            return Err(A2cError::UnsupportedEnv(format!(
-                "A2C needs a flat vector observation, {env} has {other}"
-            )));
-        }
-    };
-    let action = match action {
-        Space::Discrete(d) => ActionSpec::Discrete { n: d.n() },
-        Space::Box(b) if b.shape().len() == 1 => ActionSpec::Continuous { dim: b.dim() },
-        other => {
-            return Err(A2cError::UnsupportedEnv(format!(
-                "A2C needs a discrete or flat box action space, {env} has {other}"
-            )));
-        }
-    };
-    Ok((obs_dim, action))
 }

@@ -63,4 +63,4 @@ pub use agent::{Acer, AcerMetrics, Acted};
 pub use config::AcerConfig;
 pub use error::{AcerError, Result};
 pub use rl_math::optim::LrSchedule;
-pub use trainer::{AcerTrainer, CurrentStatistics, EpisodeEnd, RolloutReport, check_spaces};
+pub use trainer::{AcerTrainer, CurrentStatistics, EpisodeEnd, RolloutReport};

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use candle_core::Tensor;
 use rand_distr::{Distribution, Poisson};
-use rl_buffer::{ActionSpec, Normalizer, Segment, SegmentReplay};
+use rl_buffer::{Normalizer, Segment, SegmentReplay};
 pub use rl_envs::EpisodeEnd;
 use rl_envs::{
-    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, Space, SyncVectorEnv, VecNormalize,
+    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, SyncVectorEnv, VecNormalize,
 };
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
@@ -123,25 +123,12 @@ impl AcerTrainer {
     /// first reset with `seed + i`.
     pub fn new(agent: Acer, venv: SyncVectorEnv<BoxedEnv>, seed: u64) -> Result<Self> {
         let config = agent.config().clone();
-        let env_id = venv.envs()[0].id().to_owned();
-        if venv.num_envs() != config.n_envs {
-            return Err(AcerError::UnsupportedEnv(format!(
-                "the vector env has {} envs, the configuration n_envs = {}",
-                venv.num_envs(),
-                config.n_envs
-            )));
-        }
-        let (obs_dim, action) =
-            check_spaces(venv.observation_space(), venv.action_space(), &env_id)?;
-        if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
-            return Err(AcerError::UnsupportedEnv(format!(
-                "{env_id} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
-                agent.obs_dim(),
-                agent.action_spec()
-            )));
-        }
-        let collector = Collector::new(
+        let (obs_dim, action) = (agent.obs_dim(), agent.action_spec());
+        let collector = Collector::for_learner(
+            "ACER",
             venv,
+            config.n_envs,
+            (obs_dim, action),
             NormalizeConfig {
                 obs: config.normalize_obs,
                 reward: config.normalize_reward,
@@ -358,26 +345,4 @@ impl AcerTrainer {
         self.replay = replay;
         Ok(exact)
     }
-}
-
-/// `(obs_dim, action)` of spaces ACER can learn on.
-pub fn check_spaces(obs: &Space, action: &Space, env: &str) -> Result<(usize, ActionSpec)> {
-    let obs_dim = match obs {
-        Space::Box(b) if b.shape().len() == 1 => b.dim(),
-        other => {
-            return Err(AcerError::UnsupportedEnv(format!(
-                "ACER needs a flat vector observation, {env} has {other}"
-            )));
-        }
-    };
-    let action = match action {
-        Space::Discrete(d) => ActionSpec::Discrete { n: d.n() },
-        Space::Box(b) if b.shape().len() == 1 => ActionSpec::Continuous { dim: b.dim() },
-        other => {
-            return Err(AcerError::UnsupportedEnv(format!(
-                "ACER needs a discrete or flat box action space, {env} has {other}"
-            )));
-        }
-    };
-    Ok((obs_dim, action))
 }

@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use rl_math::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{check_finite, check_scalar, flag_tensor, gather};
+use crate::spec::{Stored, check_finite, check_scalar, flag_tensor, gather};
 use crate::{ActionSpec, BufferError, Result};
 use rl_math::persist::{Column, Loaded, save};
 

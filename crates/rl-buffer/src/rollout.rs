@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor};
 use rl_math::returns::{Trajectory, gae};
 
-use crate::spec::{check_finite, gather};
+use crate::spec::{Stored, check_finite, gather};
 use crate::{ActionSpec, BufferError, Result};
 
 /// One step of every env, as a vectorized env and the policy produce it (all env after env).

@@ -7,7 +7,7 @@ use rl_math::SeededRng;
 use rl_math::persist::{Column, Loaded, save};
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{check_finite, flag_tensor, gather};
+use crate::spec::{Stored, check_finite, flag_tensor, gather};
 use crate::{ActionSpec, BufferError, Result};
 
 /// One env's `T` consecutive steps, with the behaviour policy's full distribution at each.

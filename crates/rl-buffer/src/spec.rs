@@ -1,48 +1,26 @@
 //! What a buffer stores per step, and the checks every push makes.
 
 use candle_core::{DType, Device, Tensor};
-use serde::{Deserialize, Serialize};
 
 use crate::{BufferError, Result};
 
-/// The kind of actions stored: indices into `0..n`, or vectors of `dim` components.
-///
-/// Actions are pushed as `f32` slices (a discrete action is one value holding the index) and come
-/// back from sampling as a `U32` tensor `[B]` (discrete) or an `F32` tensor `[B, dim]` (continuous).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionSpec {
-    /// `n` discrete actions.
-    Discrete {
-        /// Number of actions.
-        n: usize,
-    },
-    /// Continuous actions of `dim` components.
-    Continuous {
-        /// Components per action.
-        dim: usize,
-    },
+pub use rl_envs::ActionSpec;
+
+/// What buffers do with an [`ActionSpec`]: check it and the actions pushed, and build the
+/// sampled tensors (actions are pushed as `f32` slices, a discrete action being one value holding
+/// the index, and come back as a `U32` tensor `[B]` (discrete) or an `F32` tensor `[B, dim]`
+/// (continuous)).
+pub(crate) trait Stored {
+    /// A spec with at least one action / component.
+    fn check_valid(&self) -> Result<()>;
+    /// Checks one action's values: the right width, finite, and an in-range index for discrete.
+    fn check(&self, action: &[f32]) -> Result<()>;
+    /// A batch of stored actions (`rows × width` values) as the tensor sampling returns.
+    fn tensor(&self, values: Vec<f32>, rows: &[usize], device: &Device) -> Result<Tensor>;
 }
 
-impl ActionSpec {
-    /// The number of discrete actions, or the continuous action's components (what a policy
-    /// network outputs per action: logits, or a mean).
-    pub fn size(&self) -> usize {
-        match self {
-            ActionSpec::Discrete { n } => *n,
-            ActionSpec::Continuous { dim } => *dim,
-        }
-    }
-
-    /// `f32` values one action takes in storage (1 for a discrete index).
-    pub fn width(&self) -> usize {
-        match self {
-            ActionSpec::Discrete { .. } => 1,
-            ActionSpec::Continuous { dim } => *dim,
-        }
-    }
-
-    pub(crate) fn check_valid(&self) -> Result<()> {
+impl Stored for ActionSpec {
+    fn check_valid(&self) -> Result<()> {
         match self {
             ActionSpec::Discrete { n: 0 } => {
                 Err(BufferError::ZeroSize("number of discrete actions"))
@@ -52,8 +30,7 @@ impl ActionSpec {
         }
     }
 
-    /// Checks one action's values: the right width, finite, and an in-range index for discrete.
-    pub(crate) fn check(&self, action: &[f32]) -> Result<()> {
+    fn check(&self, action: &[f32]) -> Result<()> {
         check_finite("action", action, self.width())?;
         if let ActionSpec::Discrete { n } = *self {
             let a = action[0];
@@ -67,13 +44,7 @@ impl ActionSpec {
         Ok(())
     }
 
-    /// A batch of stored actions (`rows × width` values) as the tensor sampling returns.
-    pub(crate) fn tensor(
-        &self,
-        values: Vec<f32>,
-        rows: &[usize],
-        device: &Device,
-    ) -> Result<Tensor> {
+    fn tensor(&self, values: Vec<f32>, rows: &[usize], device: &Device) -> Result<Tensor> {
         Ok(match self {
             ActionSpec::Discrete { .. } => {
                 let idx: Vec<u32> = values.iter().map(|&a| a as u32).collect();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vec_normalize::{NormalizeConfig, VecNormalize};
 use crate::vector::{SyncVectorEnv, VecAction};
-use crate::{BoxedEnv, EnvError, Space};
+use crate::{ActionSpec, BoxedEnv, Env, EnvError};
 
 /// An episode one of the envs finished (raw rewards, before any normalization).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -117,14 +117,11 @@ impl Collector {
         normalize: NormalizeConfig,
         seed: u64,
     ) -> Result<Self, EnvError> {
-        let discrete = match venv.action_space() {
-            Space::Discrete(_) => true,
-            Space::Box(b) if b.shape().len() == 1 => false,
-            other => {
-                return Err(EnvError::InvalidConfig(format!(
-                    "lockstep collection needs a discrete or flat box action space, not {other}"
-                )));
-            }
+        let Some(action) = ActionSpec::of(venv.action_space()) else {
+            return Err(EnvError::Unsupported(format!(
+                "lockstep collection needs a discrete or flat box action space, not {}",
+                venv.action_space()
+            )));
         };
         let bounds = venv
             .action_space()
@@ -134,7 +131,7 @@ impl Collector {
         Ok(Self {
             env: VecNormalize::new(venv, normalize)?,
             bounds,
-            discrete,
+            discrete: matches!(action, ActionSpec::Discrete { .. }),
             seed,
             counters: Counters {
                 returns: vec![0.0; n],
@@ -145,6 +142,41 @@ impl Collector {
             raw_obs: Vec::new(),
             finished: Vec::new(),
         })
+    }
+
+    /// [`Collector::new`] for a learner (`learner` names it in errors) configured for `n_envs`
+    /// envs and built for `spaces` (observation width, actions): `venv` must have that many envs,
+    /// of spaces the learner takes ([`learner_spaces`](crate::learner_spaces)) and equal to
+    /// those.
+    pub fn for_learner(
+        learner: &str,
+        venv: SyncVectorEnv<BoxedEnv>,
+        n_envs: usize,
+        spaces: (usize, ActionSpec),
+        normalize: NormalizeConfig,
+        seed: u64,
+    ) -> Result<Self, EnvError> {
+        if venv.num_envs() != n_envs {
+            return Err(EnvError::Unsupported(format!(
+                "the vector env has {} envs, the configuration n_envs = {n_envs}",
+                venv.num_envs()
+            )));
+        }
+        let env_id = venv.envs()[0].id().to_owned();
+        let (obs_dim, action) = crate::learner_spaces(
+            learner,
+            &env_id,
+            venv.observation_space(),
+            venv.action_space(),
+            false,
+        )?;
+        if (obs_dim, action) != spaces {
+            return Err(EnvError::Unsupported(format!(
+                "{env_id} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
+                spaces.0, spaces.1
+            )));
+        }
+        Self::new(venv, normalize, seed)
     }
 
     /// The (normalizing) vector env.

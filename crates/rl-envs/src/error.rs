@@ -130,6 +130,9 @@ pub enum EnvError {
         /// The environment step.
         step: u64,
     },
+    /// An environment a learner cannot train on (its observation or action space), named.
+    #[error("{0}")]
+    Unsupported(String),
     /// A space that cannot exist (bounds of different lengths, `low > high`, NaN bounds, `n = 0`, ...).
     #[error("invalid space: {0}")]
     InvalidSpace(String),

@@ -68,6 +68,6 @@ pub use registry::{
 };
 pub use render::Frame;
 pub use rng::EnvRng;
-pub use space::{BoxSpace, Discrete, OwnedAction, Space};
+pub use space::{ActionSpec, BoxSpace, Discrete, OwnedAction, Space, learner_spaces};
 pub use vec_normalize::{NormalizeConfig, NormalizeStats, VecNormalize};
 pub use vector::{SyncVectorEnv, VecAction, VecStep};

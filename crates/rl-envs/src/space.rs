@@ -6,6 +6,88 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Action, EnvError};
 
+/// The kind of actions a learner takes, read off an action space: indices into `0..n`, or
+/// vectors of `dim` components. Learners and buffers carry it; a discrete action travels as one
+/// `f32` holding its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionSpec {
+    /// `n` discrete actions.
+    Discrete {
+        /// Number of actions.
+        n: usize,
+    },
+    /// Continuous actions of `dim` components.
+    Continuous {
+        /// Components per action.
+        dim: usize,
+    },
+}
+
+impl ActionSpec {
+    /// The number of discrete actions, or the continuous action's components (what a policy
+    /// network outputs per action: logits, or a mean).
+    pub fn size(&self) -> usize {
+        match self {
+            ActionSpec::Discrete { n } => *n,
+            ActionSpec::Continuous { dim } => *dim,
+        }
+    }
+
+    /// `f32` values one action takes (1 for a discrete index).
+    pub fn width(&self) -> usize {
+        match self {
+            ActionSpec::Discrete { .. } => 1,
+            ActionSpec::Continuous { dim } => *dim,
+        }
+    }
+
+    /// The kind of `space`'s actions: a discrete space, or a box of rank 1; `None` otherwise.
+    pub fn of(space: &Space) -> Option<Self> {
+        match space {
+            Space::Discrete(d) => Some(ActionSpec::Discrete { n: d.n() }),
+            Space::Box(b) if b.shape().len() == 1 => Some(ActionSpec::Continuous { dim: b.dim() }),
+            Space::Box(_) => None,
+        }
+    }
+}
+
+/// The observation width and action kind of an env a learner here can train on: flat vector
+/// observations (a box of rank 1) and discrete or flat box actions (with finite bounds when
+/// `bounded`, as SAC's squashed policy needs). Otherwise an [`EnvError::Unsupported`] naming
+/// `learner`, `env` and the space it cannot take.
+pub fn learner_spaces(
+    learner: &str,
+    env: &str,
+    observation: &Space,
+    action: &Space,
+    bounded: bool,
+) -> Result<(usize, ActionSpec), EnvError> {
+    let obs_dim = match observation {
+        Space::Box(b) if b.shape().len() == 1 => b.dim(),
+        other => {
+            return Err(EnvError::Unsupported(format!(
+                "{learner} needs a flat vector observation, {env} has {other}"
+            )));
+        }
+    };
+    let fits = match action {
+        Space::Box(b) => !bounded || b.is_bounded(),
+        Space::Discrete(_) => true,
+    };
+    match ActionSpec::of(action).filter(|_| fits) {
+        Some(spec) => Ok((obs_dim, spec)),
+        None => Err(EnvError::Unsupported(format!(
+            "{learner} needs {} or a discrete action space, {env} has {action}",
+            if bounded {
+                "a bounded box"
+            } else {
+                "a flat box"
+            }
+        ))),
+    }
+}
+
 /// A space of observations or actions: a finite set of indices or a box of real vectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Space {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
 use rl_buffer::{ActionSpec, ReplayBatch};
-use rl_envs::{Env, OwnedAction, Space};
+use rl_envs::{Env, OwnedAction};
 use rl_math::distributions::LogStdBounds;
 use rl_math::optim::{Adam, AdamConfig, Optimizer, OptimizerState};
 use rl_math::polyak::polyak_update;
@@ -684,28 +684,13 @@ pub(crate) fn params_with_prefix(store: &ParamStore, prefix: &str) -> Vec<(Strin
 /// `(obs_dim, action)` of an env SAC can learn on: a flat box observation, and a bounded box or
 /// a discrete action space.
 pub fn check_env(env: &dyn Env) -> Result<(usize, ActionSpec)> {
-    let obs_dim = match env.observation_space() {
-        Space::Box(b) if b.shape().len() == 1 => b.dim(),
-        other => {
-            return Err(SacError::UnsupportedEnv(format!(
-                "SAC needs a flat vector observation, {} has {other}",
-                env.id()
-            )));
-        }
-    };
-    let action = match env.action_space() {
-        Space::Box(b) if b.is_bounded() && b.shape().len() == 1 => {
-            ActionSpec::Continuous { dim: b.dim() }
-        }
-        Space::Discrete(d) => ActionSpec::Discrete { n: d.n() },
-        other => {
-            return Err(SacError::UnsupportedEnv(format!(
-                "SAC needs a bounded box or a discrete action space, {} has {other}",
-                env.id()
-            )));
-        }
-    };
-    Ok((obs_dim, action))
+    Ok(rl_envs::learner_spaces(
+        "SAC",
+        env.id(),
+        env.observation_space(),
+        env.action_space(),
+        true,
+    )?)
 }
 
 pub(crate) fn scalar(t: &Tensor) -> Result<f64> {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use rl_a2c::{A2c, A2cConfig, A2cTrainer, check_spaces};
+use rl_a2c::{A2c, A2cConfig, A2cTrainer};
 use rl_buffer::ActionSpec;
 use rl_envs::wrappers::NormalizeObservation;
 use rl_envs::{BoxedEnv, OwnedAction, SyncVectorEnv, make};
@@ -21,8 +21,13 @@ impl A2cAlgorithm {
     pub(crate) fn new(run: &RunConfig, table: &str, device: &Device) -> Result<Self> {
         let config = A2cConfig::from_toml(table)?;
         let venv = SyncVectorEnv::make(&run.env, config.n_envs)?;
-        let (obs_dim, action) =
-            check_spaces(venv.observation_space(), venv.action_space(), &run.env)?;
+        let (obs_dim, action) = rl_envs::learner_spaces(
+            "A2C",
+            &run.env,
+            venv.observation_space(),
+            venv.action_space(),
+            false,
+        )?;
         let agent = A2c::new(config, obs_dim, action, device, run.seed)?;
         let mut trainer = A2cTrainer::new(agent, venv, run.seed)?;
         // A `linear` learning-rate schedule runs over the run's length.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use rl_acer::{Acer, AcerConfig, AcerTrainer, check_spaces};
+use rl_acer::{Acer, AcerConfig, AcerTrainer};
 use rl_buffer::ActionSpec;
 use rl_envs::wrappers::NormalizeObservation;
 use rl_envs::{BoxedEnv, OwnedAction, SyncVectorEnv, make};
@@ -21,8 +21,13 @@ impl AcerAlgorithm {
     pub(crate) fn new(run: &RunConfig, table: &str, device: &Device) -> Result<Self> {
         let config = AcerConfig::from_toml(table)?;
         let venv = SyncVectorEnv::make(&run.env, config.n_envs)?;
-        let (obs_dim, action) =
-            check_spaces(venv.observation_space(), venv.action_space(), &run.env)?;
+        let (obs_dim, action) = rl_envs::learner_spaces(
+            "ACER",
+            &run.env,
+            venv.observation_space(),
+            venv.action_space(),
+            false,
+        )?;
         let agent = Acer::new(config, obs_dim, action, device, run.seed)?;
         let mut trainer = AcerTrainer::new(agent, venv, run.seed)?;
         // The learning-rate schedule (SB2's `linear` by default) runs over the run's length.
