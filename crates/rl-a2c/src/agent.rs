@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::losses::{entropy_loss, normalize_advantages, policy_loss, total_loss, value_loss};
 use crate::{A2cConfig, A2cError, Result};
+use rl_nn::AgentError;
 
 /// What one update measured (SB3's `train/*` names).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -128,9 +129,9 @@ impl A2c {
         // The policy's outputs: one logit per discrete action, or the Gaussian's mean.
         let out = action.size();
         if obs_dim == 0 || out == 0 {
-            return Err(A2cError::UnsupportedEnv(format!(
+            return Err(A2cError::from(AgentError::UnsupportedEnv(format!(
                 "A2C needs observations and actions with at least one component, got {obs_dim} and {out}"
-            )));
+            ))));
         }
         let mut rng = SeededRng::new(seed);
         let mut params = ParamStore::new(device, dtype);
@@ -185,9 +186,9 @@ impl A2c {
                 Some(params.insert("log_std", &init)?)
             }
             ActionSpec::Discrete { .. } if config.use_sde => {
-                return Err(A2cError::UnsupportedEnv(
+                return Err(A2cError::from(AgentError::UnsupportedEnv(
                     "use_sde (state-dependent exploration) needs continuous actions".into(),
-                ));
+                )));
             }
             ActionSpec::Discrete { .. } => None,
         };
@@ -387,7 +388,11 @@ impl A2c {
         self.log_std
             .as_ref()
             .map(|v| v.as_tensor().detach())
-            .ok_or_else(|| A2cError::UnsupportedEnv("no log_std for discrete actions".into()))
+            .ok_or_else(|| {
+                A2cError::from(AgentError::UnsupportedEnv(
+                    "no log_std for discrete actions".into(),
+                ))
+            })
     }
 
     /// One A2C update on a rollout: the loss of [`losses`](crate::losses) over the whole batch,
@@ -406,20 +411,22 @@ impl A2c {
             (metrics.entropy_loss, "entropy loss"),
         ] {
             if !value.is_finite() {
-                return Err(A2cError::NonFinite {
+                return Err(A2cError::from(AgentError::NonFinite {
                     what: what.into(),
                     value,
                     place: place(),
-                });
+                }));
             }
         }
         let mut grads = grads;
         let norm = clip_grads(&mut grads, self.config.max_grad_norm).map_err(|e| match e {
-            rl_math::MathError::NonFinite { what, value } => A2cError::NonFinite {
-                what,
-                value,
-                place: place(),
-            },
+            rl_math::MathError::NonFinite { what, value } => {
+                A2cError::from(AgentError::NonFinite {
+                    what,
+                    value,
+                    place: place(),
+                })
+            }
             other => other.into(),
         })?;
         self.opt.step_with(&grads)?;
@@ -459,10 +466,9 @@ impl A2c {
                 (pi.log_prob(&batch.actions)?, pi.entropy()?, None)
             }
             ActionSpec::Continuous { .. } => {
-                let log_std = self
-                    .log_std
-                    .as_ref()
-                    .ok_or_else(|| A2cError::UnsupportedEnv("no log_std".into()))?;
+                let log_std = self.log_std.as_ref().ok_or_else(|| {
+                    A2cError::from(AgentError::UnsupportedEnv("no log_std".into()))
+                })?;
                 // gSDE: the per-row σ of the features (detached) and the learned scale.
                 let row_log_std = if self.config.use_sde {
                     Gsde::log_std(last_features(&pi_trace)?, log_std.as_tensor())?
@@ -488,7 +494,12 @@ impl A2c {
         let el = entropy_loss(&entropy)?;
         let loss = total_loss(&pl, &el, &vl, self.config.ent_coef, self.config.vf_coef)?;
         let mut g = loss.backward()?;
-        let missing = || A2cError::Checkpoint("a gradient is missing".into());
+        let missing = || {
+            A2cError::from(AgentError::Internal {
+                learner: "A2C",
+                what: "a gradient is missing".into(),
+            })
+        };
         let g_pi = g.remove(&pi_leaf).ok_or_else(missing)?;
         let g_v = g.remove(&v_leaf).ok_or_else(missing)?.unsqueeze(1)?;
         let mut grads = self.pi.backward(&pi_trace, &g_pi, true, false)?.params;
@@ -529,7 +540,8 @@ impl A2c {
             optimizer_kind,
             optimizer_step,
         };
-        let json = serde_json::to_value(&saved).map_err(|e| A2cError::Checkpoint(e.to_string()))?;
+        let json = serde_json::to_value(&saved)
+            .map_err(|e| A2cError::from(AgentError::Checkpoint(e.to_string())))?;
         write_json(&dir.join(STATE_FILE), &json)?;
         Ok(())
     }

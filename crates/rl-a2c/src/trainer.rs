@@ -12,6 +12,7 @@ use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
 use crate::{A2c, A2cError, A2cMetrics, Result};
+use rl_nn::AgentError;
 
 /// What one [`A2cTrainer::step`] (a rollout and its update) did.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +189,8 @@ impl A2cTrainer {
         let saved = SavedTrainer {
             collector: self.collector.snapshot()?,
         };
-        let json = serde_json::to_value(&saved).map_err(|e| A2cError::Checkpoint(e.to_string()))?;
+        let json = serde_json::to_value(&saved)
+            .map_err(|e| A2cError::from(AgentError::Checkpoint(e.to_string())))?;
         write_json(&dir.join(TRAINER_FILE), &json)?;
         Ok(())
     }
@@ -200,15 +202,18 @@ impl A2cTrainer {
         self.agent.load_into(dir)?;
         let json = read_json(&dir.join(TRAINER_FILE))?;
         let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
-            A2cError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
+            A2cError::from(AgentError::Checkpoint(format!(
+                "{}: {e}",
+                dir.join(TRAINER_FILE).display()
+            )))
         })?;
         let n = self.agent.config().n_envs;
         if saved.collector.num_envs() != n {
-            return Err(A2cError::Checkpoint(format!(
+            return Err(A2cError::from(AgentError::Checkpoint(format!(
                 "{}: episode counters for {} envs, the configuration has {n}",
                 dir.join(TRAINER_FILE).display(),
                 saved.collector.num_envs()
-            )));
+            ))));
         }
         Ok(self.collector.restore(saved.collector)?)
     }

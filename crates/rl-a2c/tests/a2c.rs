@@ -468,7 +468,7 @@ fn gsde_runs_reproduce_resume_and_refuse_bad_settings() {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, A2cError::UnsupportedEnv(m) if m.contains("use_sde")),
+        matches!(&err, A2cError::Agent(rl_nn::AgentError::UnsupportedEnv(m)) if m.contains("use_sde")),
         "{err}"
     );
 }

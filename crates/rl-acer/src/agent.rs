@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::networks::{ContinuousNet, DiscreteNet};
 use crate::{AcerConfig, AcerError, Result};
+use rl_nn::AgentError;
 
 /// What one update measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -149,10 +150,10 @@ impl Acer {
         )
         .map_err(AcerError::Config)?;
         if obs_dim == 0 || action.size() == 0 {
-            return Err(AcerError::UnsupportedEnv(format!(
+            return Err(AcerError::from(AgentError::UnsupportedEnv(format!(
                 "ACER needs observations and actions with at least one component, got {obs_dim} and {}",
                 action.size()
-            )));
+            ))));
         }
         let mut rng = SeededRng::new(seed);
         let mut params = ParamStore::new(device, dtype);
@@ -323,7 +324,11 @@ impl Acer {
         self.log_std
             .as_ref()
             .map(|v| v.as_tensor().detach())
-            .ok_or_else(|| AcerError::UnsupportedEnv("no log_std for discrete actions".into()))
+            .ok_or_else(|| {
+                AcerError::from(AgentError::UnsupportedEnv(
+                    "no log_std for discrete actions".into(),
+                ))
+            })
     }
 
     /// `V(s)` for a batch of observations (discrete: `Σ_a f(a|s) Q(s, a)`).
@@ -360,19 +365,21 @@ impl Acer {
             (metrics.q_loss, "critic loss"),
         ] {
             if !value.is_finite() {
-                return Err(AcerError::NonFinite {
+                return Err(AcerError::from(AgentError::NonFinite {
                     what: what.into(),
                     value,
                     place,
-                });
+                }));
             }
         }
         let norm = clip_grads(&mut grads, self.config.max_grad_norm).map_err(|e| match e {
-            rl_math::MathError::NonFinite { what, value } => AcerError::NonFinite {
-                what,
-                value,
-                place: place.clone(),
-            },
+            rl_math::MathError::NonFinite { what, value } => {
+                AcerError::from(AgentError::NonFinite {
+                    what,
+                    value,
+                    place: place.clone(),
+                })
+            }
             other => other.into(),
         })?;
         self.opt.step_with(&grads)?;
@@ -407,8 +414,8 @@ impl Acer {
             rng: self.rng.state(),
             optimizer_step,
         };
-        let json =
-            serde_json::to_value(&saved).map_err(|e| AcerError::Checkpoint(e.to_string()))?;
+        let json = serde_json::to_value(&saved)
+            .map_err(|e| AcerError::from(AgentError::Checkpoint(e.to_string())))?;
         write_json(&dir.join(STATE_FILE), &json)?;
         Ok(())
     }

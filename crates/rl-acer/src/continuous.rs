@@ -26,6 +26,7 @@ use rl_buffer::SegmentBatch;
 use crate::agent::{Acer, AcerMetrics, Nets, Rows, to_f64};
 use crate::networks::state_action;
 use crate::{AcerError, Result};
+use rl_nn::AgentError;
 
 /// `log N(x; μ, σ²)` summed over `d` components.
 pub(crate) fn log_density(x: &[f64], mean: &[f64], std: &[f64]) -> f64 {
@@ -75,9 +76,9 @@ impl Acer {
     ) -> Result<(Vec<Option<Tensor>>, AcerMetrics)> {
         let (Nets::Continuous(net), Nets::Continuous(avg_net)) = (&self.nets, &self.avg_nets)
         else {
-            return Err(AcerError::UnsupportedEnv(
+            return Err(AcerError::from(AgentError::UnsupportedEnv(
                 "a discrete agent given continuous actions".into(),
-            ));
+            )));
         };
         let cfg = self.config.clone();
         let dtype = self.params.dtype();
@@ -96,7 +97,11 @@ impl Acer {
         let avg_mean = to_f64(&avg_net.mean.forward_detached(&rows.obs)?)?;
         let avg_std: Vec<f64> = match &self.avg_log_std {
             Some(v) => to_f64(v.as_tensor())?.iter().map(|l| l.exp()).collect(),
-            None => return Err(AcerError::UnsupportedEnv("no average log_std".into())),
+            None => {
+                return Err(AcerError::from(AgentError::UnsupportedEnv(
+                    "no average log_std".into(),
+                )));
+            }
         };
         let (v_t, v_trace) = net.value.forward_traced(&rows.obs)?;
         let v = to_f64(&v_t)?;

@@ -11,6 +11,7 @@ use candle_core::Tensor;
 use crate::agent::{Acer, AcerMetrics, Nets, Rows, to_f64};
 use crate::{AcerError, Result};
 use rl_buffer::SegmentBatch;
+use rl_nn::AgentError;
 
 /// Added to `μ(a|s)` in `ρ = f(a|s) / μ(a|s)` (OpenAI Baselines' 1e-6): a behaviour probability
 /// stored as an `f32` that underflowed to 0 gives a large finite weight, not infinity.
@@ -46,9 +47,9 @@ impl Acer {
         batch: &SegmentBatch,
     ) -> Result<(Vec<Option<Tensor>>, AcerMetrics)> {
         let (Nets::Discrete(net), Nets::Discrete(avg_net)) = (&self.nets, &self.avg_nets) else {
-            return Err(AcerError::UnsupportedEnv(
+            return Err(AcerError::from(AgentError::UnsupportedEnv(
                 "a continuous agent given discrete actions".into(),
-            ));
+            )));
         };
         let cfg = &self.config;
         let dtype = self.params.dtype();

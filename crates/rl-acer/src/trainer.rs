@@ -14,6 +14,7 @@ use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 
 use crate::{Acer, AcerError, AcerMetrics, Result};
+use rl_nn::AgentError;
 
 /// What one [`AcerTrainer::step`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,8 +300,8 @@ impl AcerTrainer {
         let saved = SavedTrainer {
             collector: self.collector.snapshot()?,
         };
-        let json =
-            serde_json::to_value(&saved).map_err(|e| AcerError::Checkpoint(e.to_string()))?;
+        let json = serde_json::to_value(&saved)
+            .map_err(|e| AcerError::from(AgentError::Checkpoint(e.to_string())))?;
         write_json(&dir.join(TRAINER_FILE), &json)?;
         Ok(())
     }
@@ -311,35 +312,38 @@ impl AcerTrainer {
     pub fn load(&mut self, dir: &Path) -> Result<bool> {
         let json = read_json(&dir.join(TRAINER_FILE))?;
         let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
-            AcerError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
+            AcerError::from(AgentError::Checkpoint(format!(
+                "{}: {e}",
+                dir.join(TRAINER_FILE).display()
+            )))
         })?;
         let replay = SegmentReplay::load(&dir.join(REPLAY_FILE))?;
         let shape =
             |r: &SegmentReplay| (r.max_segments(), r.seg_len(), r.obs_dim(), r.action_spec());
         if shape(&replay) != shape(&self.replay) {
-            return Err(AcerError::Checkpoint(format!(
+            return Err(AcerError::from(AgentError::Checkpoint(format!(
                 "the saved replay memory has (segments, length, obs dim, actions) {:?}, this configuration {:?}",
                 shape(&replay),
                 shape(&self.replay)
-            )));
+            ))));
         }
         self.agent.load_into(dir)?;
         let n = self.agent.config().n_envs;
         if saved.collector.num_envs() != n {
-            return Err(AcerError::Checkpoint(format!(
+            return Err(AcerError::from(AgentError::Checkpoint(format!(
                 "{}: episode counters for {} envs, the configuration has {n}",
                 dir.join(TRAINER_FILE).display(),
                 saved.collector.num_envs()
-            )));
+            ))));
         }
         let normalizes = self.agent.config().normalize_obs || self.agent.config().normalize_reward;
         if normalizes && !saved.collector.has_raw_observations() {
-            return Err(AcerError::Checkpoint(format!(
+            return Err(AcerError::from(AgentError::Checkpoint(format!(
                 "{} was written before ACER's replay memory kept unnormalized values: its \
                  replayed segments hold normalized ones, which this version would normalize \
                  twice; start the run again",
                 dir.display()
-            )));
+            ))));
         }
         let exact = self.collector.restore(saved.collector)?;
         self.replay = replay;

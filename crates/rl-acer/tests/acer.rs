@@ -210,7 +210,7 @@ fn the_replay_memory_keeps_unnormalized_values() {
     let (_, mut fresh) = run(4, 0, ActionSpec::Continuous { dim: 1 });
     let err = fresh.load(dir.path()).unwrap_err();
     assert!(
-        matches!(&err, AcerError::Checkpoint(m) if m.contains("unnormalized")),
+        matches!(&err, AcerError::Agent(rl_nn::AgentError::Checkpoint(m)) if m.contains("unnormalized")),
         "{err}"
     );
 }
@@ -300,7 +300,7 @@ fn bad_configs_and_checkpoints_are_named() {
     let err = other.load(dir.path()).unwrap_err();
     // The agent's own state refuses it (rl-nn's shared check), naming both shapes.
     assert!(
-        matches!(&err, AcerError::Nn(rl_nn::NnError::NotResumable(m)) if m.contains("[64, 64]")),
+        matches!(&err, AcerError::Agent(rl_nn::AgentError::Nn(rl_nn::NnError::NotResumable(m))) if m.contains("[64, 64]")),
         "{err}"
     );
     // A corrupt replay file is named as such.

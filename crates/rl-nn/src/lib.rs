@@ -25,6 +25,7 @@
 //! - [`Workers`]: fork-join on a pool of threads kept for the agent's life, for the independent
 //!   halves of an update.
 
+mod agent_error;
 pub mod checkpoint;
 mod error;
 mod mlp;
@@ -32,6 +33,16 @@ pub mod ops;
 mod params;
 mod workers;
 
+pub use agent_error::AgentError;
+
+/// What [`learner_error!`] expands to names (not a public interface).
+#[doc(hidden)]
+pub mod __private {
+    pub use candle_core::Error as CandleError;
+    pub use rl_buffer::BufferError;
+    pub use rl_envs::EnvError;
+    pub use rl_math::MathError;
+}
 pub use error::{NnError, Result};
 pub use mlp::{Activation, Dense, Init, Mlp, MlpGrads, Trace, linear, training_memory};
 pub use params::ParamStore;

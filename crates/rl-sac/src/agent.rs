@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{EntCoef, LogStdMode, TargetEntropy, Variant};
 use crate::networks::{Actor, CategoricalActor, Critics, value_net};
 use crate::{Result, SacConfig, SacError};
+use rl_nn::AgentError;
 
 /// What one gradient step measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -144,9 +145,9 @@ impl Sac {
             ActionSpec::Discrete { n } => (n, Some(n)),
         };
         if obs_dim == 0 || width == 0 {
-            return Err(SacError::UnsupportedEnv(format!(
+            return Err(SacError::from(AgentError::UnsupportedEnv(format!(
                 "SAC needs observations and actions with at least one component, got {obs_dim} and {width}"
-            )));
+            ))));
         }
         // Actor, critics and their targets (and SAC v1's value networks) on batches of batch_size.
         rl_math::memory::check_fits(
@@ -296,7 +297,9 @@ impl Sac {
         }
         if let Some(log_alpha) = &self.log_alpha {
             let t = tensors.get("log_alpha").ok_or_else(|| {
-                SacError::Checkpoint("no log_alpha (α was fixed when saved)".into())
+                SacError::from(AgentError::Checkpoint(
+                    "no log_alpha (α was fixed when saved)".into(),
+                ))
             })?;
             log_alpha.set(&t.to_dtype(log_alpha.dtype())?.reshape(log_alpha.dims())?)?;
         }
@@ -446,11 +449,11 @@ impl Sac {
     /// The action for one observation: a vector in `[-1, 1]^d`, or an index.
     pub fn act(&mut self, obs: &[f32], deterministic: bool) -> Result<OwnedAction> {
         if obs.len() != self.obs_dim {
-            return Err(SacError::UnsupportedEnv(format!(
+            return Err(SacError::from(AgentError::UnsupportedEnv(format!(
                 "observation has {} components, the agent was built for {}",
                 obs.len(),
                 self.obs_dim
-            )));
+            ))));
         }
         let x = Tensor::from_slice(obs, (1, self.obs_dim), &self.device)?;
         let a = self.act_batch(&x, deterministic)?;
@@ -579,7 +582,8 @@ impl Sac {
             rng: self.rng.state(),
             optimizer_steps,
         };
-        let json = serde_json::to_value(&saved).map_err(|e| SacError::Checkpoint(e.to_string()))?;
+        let json = serde_json::to_value(&saved)
+            .map_err(|e| SacError::from(AgentError::Checkpoint(e.to_string())))?;
         write_json(&dir.join(STATE_FILE), &json)?;
         Ok(())
     }
@@ -597,27 +601,27 @@ impl Sac {
     pub fn load_into(&mut self, dir: &Path) -> Result<()> {
         let saved: SavedSac = rl_nn::checkpoint::read_agent_state(dir, STATE_FILE, "sac", "SAC")?;
         if (saved.obs_dim, saved.action) != (self.obs_dim, self.action) {
-            return Err(SacError::Checkpoint(format!(
+            return Err(SacError::from(AgentError::Checkpoint(format!(
                 "it was saved for {}-dim observations and {:?} actions, this agent has {} and {:?}",
                 saved.obs_dim, saved.action, self.obs_dim, self.action
-            )));
+            ))));
         }
         if saved.config.net_arch != self.config.net_arch
             || saved.config.n_critics != self.config.n_critics
         {
-            return Err(SacError::Checkpoint(format!(
+            return Err(SacError::from(AgentError::Checkpoint(format!(
                 "its networks are {:?} x{}, this agent's are {:?} x{}",
                 saved.config.net_arch,
                 saved.config.n_critics,
                 self.config.net_arch,
                 self.config.n_critics
-            )));
+            ))));
         }
         if saved.config.variant != self.config.variant {
-            return Err(SacError::Checkpoint(format!(
+            return Err(SacError::from(AgentError::Checkpoint(format!(
                 "it is SAC {:?}, this agent is SAC {:?}",
                 saved.config.variant, self.config.variant
-            )));
+            ))));
         }
         rl_nn::checkpoint::check_same_config(&saved.config, &self.config, saved.config.validate())?;
         self.restore(dir, saved)
@@ -638,8 +642,11 @@ impl Sac {
     }
 
     fn optimizer_mut(&mut self, name: &str) -> Result<&mut Adam> {
-        let missing =
-            || SacError::Checkpoint(format!("optimizer state {name:?} does not fit this agent"));
+        let missing = || {
+            SacError::from(AgentError::Checkpoint(format!(
+                "optimizer state {name:?} does not fit this agent"
+            )))
+        };
         match name {
             "actor" => Ok(&mut self.actor_opt),
             "value" => self.value_opt.as_mut().ok_or_else(missing),
@@ -703,11 +710,11 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(SacError::NonFinite {
+        Err(SacError::from(AgentError::NonFinite {
             what: what.into(),
             value,
             place: place(),
-        })
+        }))
     }
 }
 

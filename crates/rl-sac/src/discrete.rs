@@ -23,14 +23,15 @@ use crate::losses::{
 use crate::networks::CategoricalActor;
 use crate::v2::CriticHalf;
 use crate::{Result, SacError};
+use rl_nn::AgentError;
 
 impl Sac {
     fn categorical(&self) -> Result<CategoricalActor> {
         match &self.policy {
             Policy::Categorical(a) => Ok(a.clone()),
-            Policy::Gaussian(_) => Err(SacError::UnsupportedEnv(
+            Policy::Gaussian(_) => Err(SacError::from(AgentError::UnsupportedEnv(
                 "discrete SAC needs a discrete action space".into(),
-            )),
+            ))),
         }
     }
 
@@ -64,10 +65,12 @@ impl Sac {
 
         // 2. Critics toward r + γ (1 − d) V(s'), V exact over actions (eq. 10).
         let next = actor.dist_detached(&batch.next_obs)?;
-        let target = self
-            .critic_target
-            .as_ref()
-            .ok_or_else(|| SacError::Checkpoint("discrete SAC without target critics".into()))?;
+        let target = self.critic_target.as_ref().ok_or_else(|| {
+            SacError::from(AgentError::Internal {
+                learner: "SAC",
+                what: "discrete SAC without target critics".into(),
+            })
+        })?;
         let tq = self.each_critic(|j| Ok(target.traced(j, &batch.next_obs)?.0))?;
         let next_v = discrete_soft_value(&next.probs()?, next.log_probs(), &min_all(&tq)?, alpha)?;
         let y = value_td_target(
@@ -103,10 +106,12 @@ impl Sac {
         let q = self.each_critic(|j| Ok(critics.traced(j, &batch.obs)?.0))?;
         let loss_pi = discrete_actor_loss(&probs, &log_probs, &min_all(&q)?, alpha)?;
         let actor_loss_value = finite("actor loss", &loss_pi, &place)?;
-        let grad_logits = loss_pi
-            .backward()?
-            .remove(&logits_leaf)
-            .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's logits".into()))?;
+        let grad_logits = loss_pi.backward()?.remove(&logits_leaf).ok_or_else(|| {
+            SacError::from(AgentError::Internal {
+                learner: "SAC",
+                what: "no gradient at the actor's logits".into(),
+            })
+        })?;
         let grads = actor
             .net()
             .backward(&actor_trace, &grad_logits, true, false)?

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::check_env;
 use crate::{Result, Sac, SacError, UpdateMetrics};
+use rl_nn::AgentError;
 
 /// An episode that ended during a step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -122,12 +123,12 @@ impl<E: Env> SacTrainer<E> {
     pub fn new(agent: Sac, env: E, seed: u64) -> Result<Self> {
         let (obs_dim, action) = check_env(&env)?;
         if (obs_dim, action) != (agent.obs_dim(), agent.action_spec()) {
-            return Err(SacError::UnsupportedEnv(format!(
+            return Err(SacError::from(AgentError::UnsupportedEnv(format!(
                 "{} has {obs_dim}-dim observations and {action:?} actions, the agent was built for {} and {:?}",
                 env.id(),
                 agent.obs_dim(),
                 agent.action_spec()
-            )));
+            ))));
         }
         let buffer = ReplayBuffer::new(agent.config().buffer_size, obs_dim, action)?;
         let env = match action {
@@ -208,11 +209,11 @@ impl<E: Env> SacTrainer<E> {
         let (terminated, truncated) = (step.terminated, step.truncated);
         check_finite("observation", &next_obs, t + 1)?;
         if !reward.is_finite() {
-            return Err(SacError::NonFinite {
+            return Err(SacError::from(AgentError::NonFinite {
                 what: "reward".into(),
                 value: reward,
                 place: format!("environment step {}", t + 1),
-            });
+            }));
         }
         self.buffer.push(Transition {
             obs: &self.obs,
@@ -277,7 +278,8 @@ impl<E: Env> SacTrainer<E> {
             },
             buffer_saved: with_buffer,
         };
-        let json = serde_json::to_value(&saved).map_err(|e| SacError::Checkpoint(e.to_string()))?;
+        let json = serde_json::to_value(&saved)
+            .map_err(|e| SacError::from(AgentError::Checkpoint(e.to_string())))?;
         write_json(&dir.join(TRAINER_FILE), &json)?;
         Ok(())
     }
@@ -291,7 +293,10 @@ impl<E: Env> SacTrainer<E> {
         self.agent.load_into(dir)?;
         let json = read_json(&dir.join(TRAINER_FILE))?;
         let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
-            SacError::Checkpoint(format!("{}: {e}", dir.join(TRAINER_FILE).display()))
+            SacError::from(AgentError::Checkpoint(format!(
+                "{}: {e}",
+                dir.join(TRAINER_FILE).display()
+            )))
         })?;
         if let Some(env) = &saved.env {
             self.env.env().restore(env)?;
@@ -302,9 +307,9 @@ impl<E: Env> SacTrainer<E> {
                 || buffer.obs_dim() != self.buffer.obs_dim()
                 || buffer.action_spec() != self.buffer.action_spec()
             {
-                return Err(SacError::Checkpoint(
+                return Err(SacError::from(AgentError::Checkpoint(
                     "the saved replay buffer has another capacity or shape".into(),
-                ));
+                )));
             }
             self.buffer = buffer;
         }
@@ -326,11 +331,11 @@ impl<E: Env> SacTrainer<E> {
 
 fn check_finite(what: &str, values: &[f32], step: u64) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
-        Some(i) => Err(SacError::NonFinite {
+        Some(i) => Err(SacError::from(AgentError::NonFinite {
             what: format!("{what} component {i}"),
             value: f64::from(values[i]),
             place: format!("environment step {step}"),
-        }),
+        })),
         None => Ok(()),
     }
 }

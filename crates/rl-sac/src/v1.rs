@@ -20,6 +20,7 @@ use crate::losses::{value_loss_grad, value_td_target};
 use crate::networks::critic_input;
 use crate::v2::{ActorCritic, check};
 use crate::{Result, SacError};
+use rl_nn::AgentError;
 
 impl Sac {
     /// One SAC v1 gradient step (see the module documentation).
@@ -28,7 +29,12 @@ impl Sac {
         let place = move || format!("gradient step {step_number}");
         let alpha = self.alpha()?;
         let actor = self.gaussian()?.clone();
-        let missing = || SacError::Checkpoint("SAC v1 without its value networks".into());
+        let missing = || {
+            SacError::from(AgentError::Internal {
+                learner: "SAC",
+                what: "SAC v1 without its value networks".into(),
+            })
+        };
         let value = self.value.clone().ok_or_else(missing)?;
         let value_target = self.value_target.clone().ok_or_else(missing)?;
         let eps = self.noise(&batch.obs)?;

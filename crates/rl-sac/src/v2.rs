@@ -30,6 +30,7 @@ use crate::losses::{
 };
 use crate::networks::{Actor, critic_input};
 use crate::{Result, SacError};
+use rl_nn::AgentError;
 
 /// One critic's half of `J_Q`: its loss, its values `Q_j(s, a)` and its parameter gradients.
 #[derive(Debug, Clone)]
@@ -62,9 +63,9 @@ impl Sac {
     pub(crate) fn gaussian(&self) -> Result<&Actor> {
         match &self.policy {
             Policy::Gaussian(a) => Ok(a),
-            Policy::Categorical(_) => Err(SacError::UnsupportedEnv(
+            Policy::Categorical(_) => Err(SacError::from(AgentError::UnsupportedEnv(
                 "this SAC update needs a continuous action space".into(),
-            )),
+            ))),
         }
     }
 
@@ -97,10 +98,12 @@ impl Sac {
 
         // 2. Critics, eq. (5): the soft TD target from the target critics at (s', a' ~ π(·|s')).
         let next_x = critic_input(&batch.next_obs, &next_a)?;
-        let target = self
-            .critic_target
-            .as_ref()
-            .ok_or_else(|| SacError::Checkpoint("SAC v2 without target critics".into()))?;
+        let target = self.critic_target.as_ref().ok_or_else(|| {
+            SacError::from(AgentError::Internal {
+                learner: "SAC",
+                what: "SAC v2 without target critics".into(),
+            })
+        })?;
         let tq = self.each_critic(|j| Ok(target.traced(j, &next_x)?.0.squeeze(1)?))?;
         let y = soft_td_target(
             &batch.rewards.affine(self.config.reward_scale, 0.0)?,
@@ -287,7 +290,12 @@ impl Sac {
                 .net(j)
                 .backward(&outs[j].1, &dq[j], false, true)?
                 .input;
-            let dx = dx.ok_or_else(|| SacError::Checkpoint("no input gradient".into()))?;
+            let dx = dx.ok_or_else(|| {
+                SacError::from(AgentError::Internal {
+                    learner: "SAC",
+                    what: "no input gradient".into(),
+                })
+            })?;
             Ok(dx.narrow(1, self.obs_dim, act_dim)?)
         };
         let grad_action = if outs.len() == 2 {
@@ -306,7 +314,12 @@ impl Sac {
         let grad_out = surrogate
             .backward()?
             .remove(&policy.out_leaf)
-            .ok_or_else(|| SacError::Checkpoint("no gradient at the actor's output".into()))?;
+            .ok_or_else(|| {
+                SacError::from(AgentError::Internal {
+                    learner: "SAC",
+                    what: "no gradient at the actor's output".into(),
+                })
+            })?;
         // The hidden layers' weight and input gradients forked on the workers (bit-identical to
         // the sequential pass).
         let grads = actor
@@ -329,10 +342,10 @@ pub(crate) fn check(what: &str, value: f64, place: &dyn Fn() -> String) -> Resul
     if value.is_finite() {
         Ok(())
     } else {
-        Err(SacError::NonFinite {
+        Err(SacError::from(AgentError::NonFinite {
             what: what.into(),
             value,
             place: place(),
-        })
+        }))
     }
 }

@@ -344,7 +344,10 @@ fn nan_observations_and_diverging_losses_stop_training_with_a_named_error() {
     let agent = Sac::for_env(small(SacConfig::default()), &env, &Device::Cpu, 0).unwrap();
     let mut trainer = SacTrainer::new(agent, env, 0).unwrap();
     let err = (0..10).find_map(|_| trainer.step().err()).unwrap();
-    assert!(matches!(err, SacError::NonFinite { .. }), "{err}");
+    assert!(
+        matches!(err, SacError::Agent(rl_nn::AgentError::NonFinite { .. })),
+        "{err}"
+    );
     assert_eq!(
         err.to_string(),
         "observation component 1 is NaN at environment step 7"
