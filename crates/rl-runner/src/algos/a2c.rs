@@ -4,11 +4,10 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use rl_a2c::{A2c, A2cConfig, A2cTrainer};
-use rl_buffer::ActionSpec;
-use rl_envs::wrappers::NormalizeObservation;
-use rl_envs::{BoxedEnv, OwnedAction, SyncVectorEnv, make};
+use rl_envs::{BoxedEnv, OwnedAction, SyncVectorEnv};
 
-use crate::algorithm::{Algorithm, Progress, not_snapshotted};
+use super::{eval_env_with, lost_unless, single_action};
+use crate::algorithm::{Algorithm, Progress};
 use crate::config::RunConfig;
 use crate::{Result, RunError};
 
@@ -68,17 +67,7 @@ impl Algorithm for A2cAlgorithm {
     }
 
     fn eval_env(&self) -> Result<BoxedEnv> {
-        let env = make(&self.env_id)?;
-        match &self.trainer.env().stats().obs {
-            // The training statistics, frozen: what the policy was trained to see.
-            Some(stats) => {
-                let mut norm = NormalizeObservation::new(env).with_clip(10.0)?;
-                norm.set_stats(stats.clone())?;
-                norm.set_update(false);
-                Ok(Box::new(norm))
-            }
-            None => Ok(env),
-        }
+        eval_env_with(&self.env_id, self.trainer.env().stats().obs.as_ref())
     }
 
     fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction> {
@@ -86,10 +75,7 @@ impl Algorithm for A2cAlgorithm {
         let x = Tensor::from_slice(obs, (1, obs.len()), agent.device())
             .map_err(rl_a2c::A2cError::from)?;
         let acted = agent.act_batch(&x, true)?;
-        Ok(match agent.action_spec() {
-            ActionSpec::Discrete { .. } => OwnedAction::Discrete(acted.actions[0] as usize),
-            ActionSpec::Continuous { .. } => OwnedAction::Continuous(acted.actions),
-        })
+        Ok(single_action(agent.action_spec(), acted.actions))
     }
 
     fn save(&self, dir: &Path, _with_buffer: bool) -> Result<()> {
@@ -97,12 +83,7 @@ impl Algorithm for A2cAlgorithm {
     }
 
     fn load(&mut self, dir: &Path) -> Result<Vec<String>> {
-        let exact = self.trainer.load(dir)?;
-        Ok(if exact {
-            Vec::new()
-        } else {
-            vec![not_snapshotted(&self.env_id)]
-        })
+        Ok(lost_unless(self.trainer.load(dir)?, &self.env_id))
     }
 
     fn config_table(&self) -> Result<toml::Table> {
