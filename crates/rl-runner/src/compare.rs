@@ -8,8 +8,9 @@ use candle_core::Device;
 use plotters::prelude::*;
 
 use crate::config::ConfigFile;
+use crate::evaluate::load_run;
 use crate::plot::{Curve, ensure_font};
-use crate::runner::{load_run, read_curve, read_run_config};
+use crate::run_dir::{read_curve, read_run_config};
 use crate::video::{Recording, record_episodes, side_by_side, write_gif};
 use crate::{Result, RunError};
 

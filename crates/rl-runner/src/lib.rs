@@ -25,12 +25,15 @@
 
 pub mod algorithm;
 mod algos;
+mod checkpoints;
 pub mod compare;
 pub mod config;
 mod error;
+mod evaluate;
 pub mod learners;
 pub mod logs;
 pub mod plot;
+mod run_dir;
 mod runner;
 mod signals;
 pub mod stats;
@@ -40,8 +43,6 @@ pub mod video;
 pub use algorithm::{Algorithm, EpisodeLog, Progress};
 pub use config::{ConfigFile, RunConfig};
 pub use error::{Result, RunError};
-pub use runner::{
-    EPISODE_GIF, Summary, TrainOptions, eval_seed, evaluate_algorithm, evaluate_run, load_run,
-    parse_device, resolve, train,
-};
+pub use evaluate::{eval_seed, evaluate_algorithm, evaluate_run, load_run};
+pub use runner::{EPISODE_GIF, Summary, TrainOptions, parse_device, resolve, train};
 pub use signals::{stop_on_signals, stop_signal};

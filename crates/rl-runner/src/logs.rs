@@ -14,7 +14,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::io_err;
-use crate::runner::{METRICS_LIMIT, confined, read_text};
+use crate::run_dir::{METRICS_LIMIT, confined, read_text};
 use crate::tensorboard::EventWriter;
 use crate::{Result, RunError};
 

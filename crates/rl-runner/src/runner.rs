@@ -1,5 +1,6 @@
-//! The training run: configuration, the loop with logging, evaluation and checkpoints, the
-//! final plot and summary, resuming, and evaluating a saved run.
+//! The training run: its configuration, starting or resuming it, and the loop with logging,
+//! evaluation, checkpoints, the final plot and summary (the checkpoints' contents are in
+//! `checkpoints.rs`, evaluation in `evaluate.rs`, the run folder in `run_dir.rs`).
 
 #![allow(
     clippy::print_stderr,
@@ -13,18 +14,23 @@ use std::time::Instant;
 
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rl_envs::{Env, OwnedAction};
-use rl_nn::checkpoint::{CheckpointDir, read_json, write_json};
+use rl_nn::checkpoint::{CheckpointDir, write_json};
 use serde::{Deserialize, Serialize};
 
 use crate::algorithm::Algorithm;
+use crate::checkpoints::{
+    RunState, check_same_run, checkpoint, checkpoint_name, load_checkpoint, read_run_state,
+};
 use crate::config::{ConfigFile, RunConfig};
-use crate::error::io_err;
+use crate::evaluate::evaluate_algorithm;
 use crate::learners::{self, learner};
-use crate::logs::{EPISODES_HEADER, EVAL_HEADER, Logs, mean_std};
-use crate::plot::{Curve, learning_curve};
+use crate::logs::{Logs, mean_std};
+use crate::plot::learning_curve;
+use crate::run_dir::{
+    CONFIG_LIMIT, RunLock, check_new_dir, create_run_dir, default_run_dir, read_curve,
+    read_run_config, read_text,
+};
 use crate::{Result, RunError};
-
 /// What `cargo xtask train` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
@@ -94,29 +100,42 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
-/// What the runner keeps in each checkpoint beside the algorithm's files (`run.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    format: String,
-    algo: String,
-    env: String,
-    step: u64,
-    episodes: u64,
-    updates: u64,
-    wall_seconds: f64,
-    exact_resume: bool,
-    /// The `[run]` table the checkpoint was written under (absent in older checkpoints).
-    #[serde(default)]
-    run: Option<RunConfig>,
-}
-
-const FORMAT: &str = "rl-checkpoint/1";
-
-/// The seed of evaluation episode `i` of a run seeded `seed`: the same start states at every
-/// evaluation (so evaluations compare), in `cargo xtask eval` too, and apart from training's.
-pub fn eval_seed(seed: u64, i: usize) -> u64 {
-    seed.wrapping_mul(1_000_003)
-        .wrapping_add(1_000_000 + i as u64)
+impl Summary {
+    /// The summary of the run in `dir` after `(steps, wall seconds)`, with the last evaluation's
+    /// `returns` (mean and spread NaN without any) and its latest checkpoint.
+    fn new(
+        run: &RunConfig,
+        dir: &Path,
+        device: &Device,
+        (step, wall_seconds): (u64, f64),
+        returns: Vec<f64>,
+        last_ckpt: &str,
+        interrupted: bool,
+    ) -> Self {
+        let (mean, std) = if returns.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            mean_std(&returns)
+        };
+        Summary {
+            algo: run.algo.clone(),
+            env: run.env.clone(),
+            seed: run.seed,
+            env_steps: step,
+            wall_seconds,
+            steps_per_second: step as f64 / wall_seconds.max(1e-9),
+            eval_episodes: returns.len(),
+            eval_mean_return: mean,
+            eval_std_return: std,
+            eval_returns: returns,
+            device: device_name(device),
+            checkpoint: Path::new(last_ckpt)
+                .strip_prefix(dir)
+                .map_or(last_ckpt.to_owned(), |p| p.display().to_string()),
+            run_dir: dir.display().to_string(),
+            interrupted,
+        }
+    }
 }
 
 /// Resolves the configuration of a new run: preset (or `--config` file), `--set`s, then flags.
@@ -410,30 +429,15 @@ fn run_loop(
         }
         bar.finish_and_clear();
         let returns = last_eval.map(|(_, r)| r).unwrap_or_default();
-        let (mean, std) = if returns.is_empty() {
-            (f64::NAN, f64::NAN)
-        } else {
-            mean_std(&returns)
-        };
-        let wall_seconds = wall();
-        return Ok(Summary {
-            algo: run.algo.clone(),
-            env: run.env.clone(),
-            seed: run.seed,
-            env_steps: step,
-            wall_seconds,
-            steps_per_second: step as f64 / wall_seconds.max(1e-9),
-            eval_episodes: returns.len(),
-            eval_mean_return: mean,
-            eval_std_return: std,
-            eval_returns: returns,
-            device: device_name(device),
-            checkpoint: Path::new(&last_ckpt)
-                .strip_prefix(dir)
-                .map_or(last_ckpt.clone(), |p| p.display().to_string()),
-            run_dir: dir.display().to_string(),
-            interrupted: true,
-        });
+        return Ok(Summary::new(
+            run,
+            dir,
+            device,
+            (step, wall()),
+            returns,
+            &last_ckpt,
+            true,
+        ));
     }
     let returns = match last_eval {
         Some((s, r)) if s == step => r,
@@ -458,401 +462,10 @@ fn run_loop(
     );
     learning_curve(&dir.join("learning_curve.png"), &title, &curve)?;
 
-    let (mean, std) = mean_std(&returns);
-    let wall_seconds = wall();
-    let summary = Summary {
-        algo: run.algo.clone(),
-        env: run.env.clone(),
-        seed: run.seed,
-        env_steps: step,
-        wall_seconds,
-        steps_per_second: step as f64 / wall_seconds.max(1e-9),
-        eval_episodes: returns.len(),
-        eval_mean_return: mean,
-        eval_std_return: std,
-        eval_returns: returns,
-        device: device_name(device),
-        checkpoint: Path::new(&last_ckpt)
-            .strip_prefix(dir)
-            .map_or(last_ckpt.clone(), |p| p.display().to_string()),
-        run_dir: dir.display().to_string(),
-        interrupted: false,
-    };
+    let summary = Summary::new(run, dir, device, (step, wall()), returns, &last_ckpt, false);
     let json = serde_json::to_value(&summary).map_err(|e| RunError::Config(e.to_string()))?;
     write_json(&dir.join("summary.json"), &json)?;
     Ok(summary)
-}
-
-/// Evaluates the latest checkpoint of the run in `dir` over `episodes` deterministic episodes
-/// (the run's evaluation seeds), returning each episode's return.
-pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<f64>> {
-    let (run, mut algo) = load_run(dir, device)?;
-    evaluate_algorithm(algo.as_mut(), run.seed, episodes)
-}
-
-/// The run in `dir` rebuilt from its `config.toml` and loaded from its latest checkpoint (checksums
-/// verified first), ready to act: a trained policy for use elsewhere.
-pub fn load_run(dir: &Path, device: &Device) -> Result<(RunConfig, Box<dyn Algorithm>)> {
-    let file = ConfigFile::parse(&read_run_config(dir)?)?;
-    let run = file.run()?;
-    run.validate()?;
-    let mut algo = learners::build(&run, &file, device)?;
-    let latest = CheckpointDir::new(dir.join("checkpoints"))
-        .latest()?
-        .ok_or_else(|| RunError::RunDir {
-            path: dir.display().to_string(),
-            reason: "no checkpoint to load".into(),
-        })?;
-    read_run_state(&latest, &run)?;
-    load_checkpoint(algo.as_mut(), &latest)?;
-    Ok((run, algo))
-}
-
-/// `episodes` deterministic episodes on a fresh evaluation env, episode `i` reset with
-/// [`eval_seed`]`(seed, i)`.
-pub fn evaluate_algorithm(
-    algo: &mut dyn Algorithm,
-    seed: u64,
-    episodes: usize,
-) -> Result<Vec<f64>> {
-    if !(1..=crate::config::MAX_EVAL_EPISODES).contains(&episodes) {
-        return Err(RunError::Config(format!(
-            "episodes must be in 1..={}, got {episodes}",
-            crate::config::MAX_EVAL_EPISODES
-        )));
-    }
-    let mut env = algo.eval_env()?;
-    (0..episodes)
-        .map(|i| run_episode(algo, env.as_mut(), eval_seed(seed, i), |_, _| Ok(())))
-        .collect()
-}
-
-/// One deterministic episode of `algo` on `env` from `reset(Some(seed))`; `each` sees the env and
-/// the return so far after the reset and after every step. Returns the episode's return.
-pub(crate) fn run_episode(
-    algo: &mut dyn Algorithm,
-    env: &mut (dyn Env + Send),
-    seed: u64,
-    mut each: impl FnMut(&dyn Env, f64) -> Result<()>,
-) -> Result<f64> {
-    // Continuous actions are clipped to the bounds, as training clips what it sends the env.
-    let bounds = env
-        .action_space()
-        .as_box()
-        .map(|b| (b.low().to_vec(), b.high().to_vec()));
-    let mut obs = env.reset(Some(seed))?.to_vec();
-    let mut total = 0.0;
-    each(env, total)?;
-    loop {
-        let mut action = algo.act_deterministic(&obs)?;
-        if let (OwnedAction::Continuous(a), Some((low, high))) = (&mut action, &bounds) {
-            for (x, (lo, hi)) in a.iter_mut().zip(low.iter().zip(high)) {
-                *x = x.clamp(*lo, *hi);
-            }
-        }
-        let step = env.step(action.as_action())?;
-        total += step.reward;
-        let done = step.terminated || step.truncated;
-        obs.clear();
-        obs.extend_from_slice(step.observation);
-        each(env, total)?;
-        if done {
-            return Ok(total);
-        }
-    }
-}
-
-fn checkpoint_name(step: u64) -> String {
-    format!("step-{step:012}")
-}
-
-/// Writes a checkpoint; `(step, episodes, updates, wall_seconds)` are the runner's counters.
-fn checkpoint(
-    ckpt: &CheckpointDir,
-    run: &RunConfig,
-    algo: &dyn Algorithm,
-    (step, episodes, updates, wall_seconds): (u64, u64, u64, f64),
-) -> Result<String> {
-    let state = RunState {
-        format: FORMAT.into(),
-        algo: run.algo.clone(),
-        env: run.env.clone(),
-        step,
-        episodes,
-        updates,
-        wall_seconds,
-        exact_resume: run.save_buffer,
-        run: Some(run.clone()),
-    };
-    let json = serde_json::to_value(&state).map_err(|e| RunError::Config(e.to_string()))?;
-    let mut failure = None;
-    let path = ckpt.save(&checkpoint_name(step), run.keep_checkpoints, |tmp| {
-        if let Err(e) = algo.save(tmp, run.save_buffer) {
-            failure = Some(e);
-            return Err(rl_nn::NnError::Invalid(
-                "the algorithm could not save".into(),
-            ));
-        }
-        write_json(&tmp.join("run.json"), &json)
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    Ok(path?.display().to_string())
-}
-
-/// The `config.toml` of the run folder `dir`, or an error saying the folder is no run folder.
-pub(crate) fn read_run_config(dir: &Path) -> Result<String> {
-    let path = confined(dir, "config.toml")?;
-    if !path.exists() {
-        return Err(RunError::RunDir {
-            path: dir.display().to_string(),
-            reason: "not a run folder (it has no config.toml); runs are made by cargo xtask train"
-                .into(),
-        });
-    }
-    read_text(&path, CONFIG_LIMIT)
-}
-
-/// Verifies the checksums of the checkpoint folder `dir`, then loads it into `algo`; any error
-/// names the folder. Returns what could not be restored (see [`Algorithm::load`]).
-fn load_checkpoint(algo: &mut dyn Algorithm, dir: &Path) -> Result<Vec<String>> {
-    let path = dir.display().to_string();
-    let wrap = |e: RunError| {
-        if e.to_string().contains(&path) {
-            e
-        } else {
-            RunError::Load {
-                path: path.clone(),
-                source: Box::new(e),
-            }
-        }
-    };
-    rl_nn::checkpoint::verify(dir).map_err(|e| wrap(e.into()))?;
-    algo.load(dir).map_err(wrap)
-}
-
-/// A resumed run may change its `[run]` table's budget (`n_timesteps`, through `--steps`) and
-/// nothing else: any other difference from the checkpoint's table (an edit of `config.toml`) is
-/// an error naming the key. (The algorithm's table is checked the same way by its `load`.)
-fn check_same_run(saved: &RunConfig, run: &RunConfig, checkpoint: &Path) -> Result<()> {
-    let budget_aside = |r: &RunConfig| RunConfig {
-        n_timesteps: 0,
-        ..r.clone()
-    };
-    match rl_nn::checkpoint::first_difference(&budget_aside(saved), &budget_aside(run)) {
-        Some((key, was, now)) => Err(RunError::RunDir {
-            path: checkpoint.display().to_string(),
-            reason: format!(
-                "was written with run.{key} = {was}, and config.toml now says {now}: a resumed run keeps its configuration; only n_timesteps (--steps) may change"
-            ),
-        }),
-        None => Ok(()),
-    }
-}
-
-fn read_run_state(dir: &Path, run: &RunConfig) -> Result<RunState> {
-    let path = dir.join("run.json");
-    let state: RunState =
-        serde_json::from_value(read_json(&path)?).map_err(|e| RunError::RunDir {
-            path: path.display().to_string(),
-            reason: format!("not a checkpoint manifest ({e})"),
-        })?;
-    if state.format != FORMAT {
-        return Err(RunError::RunDir {
-            path: path.display().to_string(),
-            reason: format!("format {:?}, expected {FORMAT:?}", state.format),
-        });
-    }
-    if state.algo != run.algo || state.env != run.env {
-        return Err(RunError::RunDir {
-            path: path.display().to_string(),
-            reason: format!(
-                "the checkpoint is {} on {}, the run folder's config says {} on {}",
-                state.algo, state.env, run.algo, run.env
-            ),
-        });
-    }
-    Ok(state)
-}
-
-fn default_run_dir(run: &RunConfig) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // An id may hold characters a folder name should not (`gymnasium:module:Env-v0`).
-    let env: String = run
-        .env
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
-            _ => '_',
-        })
-        .collect();
-    PathBuf::from("runs").join(format!("{}-{env}-seed{}-{secs}", run.algo, run.seed))
-}
-
-/// A new run's folder must not exist, or be empty.
-fn check_new_dir(dir: &Path) -> Result<()> {
-    if let Ok(mut entries) = std::fs::read_dir(dir)
-        && entries.next().is_some()
-    {
-        return Err(RunError::RunDir {
-            path: dir.display().to_string(),
-            reason: "already exists and is not empty: choose another --out, or --resume it".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Creates the run folder, takes its lock and writes its `config.toml`; if that fails, removes
-/// what it created (never a folder that existed before, nor one another process holds).
-fn create_run_dir(dir: &Path, config: &str) -> Result<RunLock> {
-    let existed = dir.exists();
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let lock = RunLock::acquire(dir)?;
-    let made = (|| {
-        // Another process may have filled the folder between the check and the lock.
-        check_new_dir_but_lock(dir)?;
-        let path = confined(dir, "config.toml")?;
-        std::fs::write(&path, config).map_err(io_err(&path))
-    })();
-    match made {
-        Ok(()) => Ok(lock),
-        Err(e) => {
-            drop(lock);
-            if !existed {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Err(e)
-        }
-    }
-}
-
-/// The new run's folder holds nothing but its lock.
-fn check_new_dir_but_lock(dir: &Path) -> Result<()> {
-    let others = std::fs::read_dir(dir)
-        .map_err(io_err(dir))?
-        .filter_map(|e| e.ok())
-        .any(|e| e.file_name() != LOCK_FILE);
-    if others {
-        return Err(RunError::RunDir {
-            path: dir.display().to_string(),
-            reason: "already exists and is not empty: choose another --out, or --resume it".into(),
-        });
-    }
-    Ok(())
-}
-
-/// The lock file of a run folder.
-const LOCK_FILE: &str = ".lock";
-
-/// An exclusive advisory lock on a run folder's `.lock` (holding the owner's pid), released when
-/// dropped or when the process dies (a `kill -9` leaves no stale lock).
-#[derive(Debug)]
-pub(crate) struct RunLock {
-    _file: std::fs::File,
-}
-
-impl RunLock {
-    pub(crate) fn acquire(dir: &Path) -> Result<Self> {
-        use std::io::Write;
-        let path = confined(dir, LOCK_FILE)?;
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        match file.try_lock() {
-            Ok(()) => {
-                // The holder's pid, for the message another process gets.
-                let _ = file.set_len(0);
-                let _ = write!(file, "{}", std::process::id());
-                Ok(Self { _file: file })
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = rl_math::persist::read_bounded(&path, 64)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|t| t.trim().parse::<u32>().ok())
-                    .map_or("another process".to_owned(), |pid| format!("process {pid}"));
-                Err(RunError::RunDir {
-                    path: dir.display().to_string(),
-                    reason: format!(
-                        "is in use by {holder} (a training run or --resume holds it): one process writes a run folder at a time; wait for it to finish, or choose another --out"
-                    ),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
-        }
-    }
-}
-
-/// `run/rel`, refused if it or a folder on the way below `run` is a symbolic link: nothing a run
-/// reads or writes may lead out of its folder.
-pub(crate) fn confined(run: &Path, rel: &str) -> Result<PathBuf> {
-    let mut path = run.to_path_buf();
-    for part in Path::new(rel).components() {
-        path.push(part);
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(RunError::RunDir {
-                path: path.display().to_string(),
-                reason: "is a symbolic link, which is refused: a run reads and writes only inside its folder"
-                    .into(),
-            });
-        }
-    }
-    Ok(path)
-}
-
-/// The most bytes a metrics CSV may have (millions of episodes' rows).
-pub(crate) const METRICS_LIMIT: u64 = 4 << 30;
-
-/// The most bytes a `config.toml` (or `--config` file) may have.
-const CONFIG_LIMIT: u64 = 1 << 20;
-
-/// The text of a small regular file (see `rl_math::persist::read_bounded`).
-pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String> {
-    let bytes = rl_math::persist::read_bounded(path, limit).map_err(|e| match e {
-        rl_math::MathError::Io { source, .. } => io_err(path)(source),
-        other => RunError::Config(other.to_string()),
-    })?;
-    String::from_utf8(bytes).map_err(|_| RunError::RunDir {
-        path: path.display().to_string(),
-        reason: "is not UTF-8 text".into(),
-    })
-}
-
-pub(crate) fn read_curve(dir: &Path) -> Result<Curve> {
-    let rows = |name: &str, header: &str| -> Result<Vec<Vec<String>>> {
-        let path = confined(dir, &format!("metrics/{name}"))?;
-        let text = read_text(&path, METRICS_LIMIT)?;
-        let mut lines = text.lines();
-        if lines.next() != Some(header) {
-            return Err(RunError::RunDir {
-                path: path.display().to_string(),
-                reason: "unexpected header".into(),
-            });
-        }
-        Ok(lines
-            .map(|l| l.split(',').map(str::to_owned).collect())
-            .collect())
-    };
-    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
-    Ok(Curve {
-        episodes: rows("episodes.csv", EPISODES_HEADER)?
-            .iter()
-            .filter(|r| r.len() >= 3)
-            .map(|r| (num(&r[0]) as u64, num(&r[2])))
-            .collect(),
-        evals: rows("eval.csv", EVAL_HEADER)?
-            .iter()
-            .filter(|r| r.len() >= 3)
-            .map(|r| (num(&r[0]) as u64, num(&r[1]), num(&r[2])))
-            .collect(),
-    })
 }
 
 fn progress_bar(run: &RunConfig, start: u64, show: bool) -> ProgressBar {

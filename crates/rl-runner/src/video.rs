@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use rl_envs::Frame;
 
 use crate::algorithm::Algorithm;
-use crate::runner::{eval_seed, run_episode};
+use crate::evaluate::{eval_seed, run_episode};
 use crate::{Result, RunError};
 
 /// One recorded episode.
@@ -58,7 +58,7 @@ pub fn record_run(
     episodes: usize,
     device: &candle_core::Device,
 ) -> Result<Vec<Recording>> {
-    let (run, mut algo) = crate::runner::load_run(dir, device)?;
+    let (run, mut algo) = crate::evaluate::load_run(dir, device)?;
     let label = format!("{} {}", run.algo.to_uppercase(), run.env);
     record_episodes(algo.as_mut(), run.seed, episodes.max(1), &label)
 }
