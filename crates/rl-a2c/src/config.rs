@@ -94,28 +94,16 @@ impl Default for A2cConfig {
 impl A2cConfig {
     /// Parses the `[a2c]` table of a preset or config file (TOML). Unknown keys are an error.
     pub fn from_toml(text: &str) -> Result<Self> {
-        // Deserialized in place (not through an intermediate table) so an error quotes the
-        // offending line and key.
-        #[derive(Deserialize)]
-        struct File {
-            #[serde(default)]
-            a2c: Option<A2cConfig>,
-        }
-        let file: File = toml::from_str(text).map_err(|e| A2cError::Config(e.to_string()))?;
-        let config = file.a2c.unwrap_or_default();
-        config.validate()?;
-        Ok(config)
+        rl_nn::config::parse_table(text, "a2c", A2cError::Config, Self::validate)
     }
 
     /// The shipped preset `name` (see [`crate::presets`]), parsed.
     pub fn preset(name: &str) -> Result<Self> {
-        let text = crate::presets::get(name).ok_or_else(|| {
-            A2cError::Config(format!(
-                "no A2C preset {name:?}; the presets are {}",
-                crate::presets::NAMES.join(", ")
-            ))
-        })?;
-        Self::from_toml(text)
+        Self::from_toml(
+            crate::presets::PRESETS
+                .text(name)
+                .map_err(A2cError::Config)?,
+        )
     }
 
     /// Checks every value is usable, naming the first that is not.

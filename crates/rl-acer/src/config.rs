@@ -110,28 +110,16 @@ impl Default for AcerConfig {
 impl AcerConfig {
     /// Parses the `[acer]` table of a preset or config file (TOML). Unknown keys are an error.
     pub fn from_toml(text: &str) -> Result<Self> {
-        // Deserialized in place (not through an intermediate table) so an error quotes the
-        // offending line and key.
-        #[derive(Deserialize)]
-        struct File {
-            #[serde(default)]
-            acer: Option<AcerConfig>,
-        }
-        let file: File = toml::from_str(text).map_err(|e| AcerError::Config(e.to_string()))?;
-        let config = file.acer.unwrap_or_default();
-        config.validate()?;
-        Ok(config)
+        rl_nn::config::parse_table(text, "acer", AcerError::Config, Self::validate)
     }
 
     /// The shipped preset `name` (see [`crate::presets`]), parsed.
     pub fn preset(name: &str) -> Result<Self> {
-        let text = crate::presets::get(name).ok_or_else(|| {
-            AcerError::Config(format!(
-                "no ACER preset {name:?}; the presets are {}",
-                crate::presets::NAMES.join(", ")
-            ))
-        })?;
-        Self::from_toml(text)
+        Self::from_toml(
+            crate::presets::PRESETS
+                .text(name)
+                .map_err(AcerError::Config)?,
+        )
     }
 
     /// Checks every value is usable, naming the first that is not.

@@ -281,7 +281,7 @@ fn bad_configs_and_checkpoints_are_named() {
         err.to_string().contains("n_steps") || err.to_string().contains("integer"),
         "{err}"
     );
-    for name in rl_acer::presets::NAMES {
+    for name in rl_acer::presets::PRESETS.names() {
         AcerConfig::preset(name).unwrap();
     }
     assert!(AcerConfig::preset("Nope-v0").is_err());

@@ -27,6 +27,7 @@
 
 mod agent_error;
 pub mod checkpoint;
+pub mod config;
 mod error;
 mod mlp;
 pub mod ops;

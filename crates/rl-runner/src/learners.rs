@@ -3,6 +3,7 @@
 //! table find it from then on.
 
 use candle_core::Device;
+use rl_nn::config::Presets;
 
 use crate::algorithm::Algorithm;
 use crate::algos::{a2c::A2cAlgorithm, acer::AcerAlgorithm, sac::SacAlgorithm};
@@ -20,10 +21,8 @@ pub struct Learner {
     pub name: &'static str,
     /// The environment when none is given.
     pub default_env: &'static str,
-    /// The shipped preset named `name` (an environment id or a variant's name), if any.
-    pub preset: fn(&str) -> Option<&'static str>,
-    /// Every shipped preset's name.
-    pub preset_names: &'static [&'static str],
+    /// Its shipped presets, named by environment id or variant.
+    pub presets: &'static Presets,
     /// The constructor.
     pub build: Build,
 }
@@ -33,22 +32,19 @@ pub const LEARNERS: &[Learner] = &[
     Learner {
         name: "sac",
         default_env: "Pendulum-v1",
-        preset: rl_sac::presets::get,
-        preset_names: rl_sac::presets::NAMES,
+        presets: &rl_sac::presets::PRESETS,
         build: |run, table, device| Ok(Box::new(SacAlgorithm::new(run, table, device)?)),
     },
     Learner {
         name: "a2c",
         default_env: "CartPole-v1",
-        preset: rl_a2c::presets::get,
-        preset_names: rl_a2c::presets::NAMES,
+        presets: &rl_a2c::presets::PRESETS,
         build: |run, table, device| Ok(Box::new(A2cAlgorithm::new(run, table, device)?)),
     },
     Learner {
         name: "acer",
         default_env: "CartPole-v1",
-        preset: rl_acer::presets::get,
-        preset_names: rl_acer::presets::NAMES,
+        presets: &rl_acer::presets::PRESETS,
         build: |run, table, device| Ok(Box::new(AcerAlgorithm::new(run, table, device)?)),
     },
 ];

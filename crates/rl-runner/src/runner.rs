@@ -144,12 +144,12 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
     let mut file = match &options.config {
         Some(path) => ConfigFile::parse(&read_text(path, CONFIG_LIMIT)?)?,
         None => match &options.preset {
-            Some(name) => match (learner(algo)?.preset)(name) {
+            Some(name) => match learner(algo)?.presets.get(name) {
                 Some(text) => ConfigFile::parse(text)?,
                 None => {
                     return Err(RunError::Config(format!(
                         "no {algo} preset {name:?}; the presets are {}",
-                        learner(algo)?.preset_names.join(", ")
+                        learner(algo)?.presets.names().join(", ")
                     )));
                 }
             },
@@ -158,7 +158,7 @@ pub fn resolve(options: &TrainOptions) -> Result<(RunConfig, ConfigFile)> {
                     Some(e) => e.clone(),
                     None => learner(algo)?.default_env.to_owned(),
                 };
-                match (learner(algo)?.preset)(&env) {
+                match learner(algo)?.presets.get(&env) {
                     Some(text) => ConfigFile::parse(text)?,
                     None => ConfigFile::empty(),
                 }

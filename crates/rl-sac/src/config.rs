@@ -190,29 +190,17 @@ pub enum LogStdMode {
 impl SacConfig {
     /// Parses the `[sac]` table of a preset or config file (TOML). Unknown keys are an error.
     pub fn from_toml(text: &str) -> Result<Self> {
-        // Deserialized in place (not through an intermediate table) so an error quotes the
-        // offending line and key.
-        #[derive(Deserialize)]
-        struct File {
-            #[serde(default)]
-            sac: Option<SacConfig>,
-        }
-        let file: File = toml::from_str(text).map_err(|e| SacError::Config(e.to_string()))?;
-        let config = file.sac.unwrap_or_default();
-        config.validate()?;
-        Ok(config)
+        rl_nn::config::parse_table(text, "sac", SacError::Config, Self::validate)
     }
 
     /// The shipped preset `name` (an environment id, or a variant's preset such as
     /// `"Pendulum-v1-sac-v1"`: see [`crate::presets`]), parsed.
     pub fn preset(name: &str) -> Result<Self> {
-        let text = crate::presets::get(name).ok_or_else(|| {
-            SacError::Config(format!(
-                "no SAC preset {name:?}; the presets are {}",
-                crate::presets::NAMES.join(", ")
-            ))
-        })?;
-        Self::from_toml(text)
+        Self::from_toml(
+            crate::presets::PRESETS
+                .text(name)
+                .map_err(SacError::Config)?,
+        )
     }
 
     /// Checks every value is usable, naming the first that is not.

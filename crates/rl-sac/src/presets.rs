@@ -4,21 +4,18 @@
 //! the runner) and a `[sac]` table ([`SacConfig`](crate::SacConfig)). A preset is named by its
 //! environment id, or by `<env id>-sac-v1` for SAC v1's.
 
-/// Every preset name.
-pub const NAMES: &[&str] = &[
-    "Pendulum-v1",
-    "Pendulum-v1-sac-v1",
-    "CartPole-v1",
-    "Acrobot-v1",
-];
+use rl_nn::config::Presets;
 
-/// The preset file named `name`, if one ships.
-pub fn get(name: &str) -> Option<&'static str> {
-    match name {
-        "Pendulum-v1" => Some(include_str!("../configs/pendulum-v1.toml")),
-        "Pendulum-v1-sac-v1" => Some(include_str!("../configs/pendulum-v1-sac-v1.toml")),
-        "CartPole-v1" => Some(include_str!("../configs/cartpole-v1.toml")),
-        "Acrobot-v1" => Some(include_str!("../configs/acrobot-v1.toml")),
-        _ => None,
-    }
-}
+/// The presets, each a name and its file.
+pub const PRESETS: Presets = Presets::new(
+    "SAC",
+    &[
+        ("Pendulum-v1", include_str!("../configs/pendulum-v1.toml")),
+        (
+            "Pendulum-v1-sac-v1",
+            include_str!("../configs/pendulum-v1-sac-v1.toml"),
+        ),
+        ("CartPole-v1", include_str!("../configs/cartpole-v1.toml")),
+        ("Acrobot-v1", include_str!("../configs/acrobot-v1.toml")),
+    ],
+);

@@ -395,7 +395,7 @@ fn configs_use_sb3_names_and_refuse_unknown_keys() {
     let err = SacConfig::from_toml("[sac]\nent_coef = \"sometimes\"").unwrap_err();
     assert!(err.to_string().contains("ent_coef"), "{err}");
     assert!(SacConfig::preset("MountainCar-v0").is_err());
-    for name in rl_sac::presets::NAMES {
+    for name in rl_sac::presets::PRESETS.names() {
         SacConfig::preset(name).unwrap();
     }
     let err = SacConfig::from_toml("[sac]\nvariant = \"v1\"").unwrap_err();
