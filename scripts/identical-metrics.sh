@@ -4,7 +4,7 @@
 #   scripts/identical-metrics.sh BIN OUT           train with the xtask binary BIN into OUT/
 #   scripts/identical-metrics.sh --compare A B     compare two such folders
 #
-# A2C and ACER presets run 20 000 steps, SAC's 3 000 (learning_starts 1000), all with seed 3 and
+# A2C, ACER and PPO presets run 20 000 steps, SAC's 3 000 (learning_starts 1000), all with seed 3 and
 # two evaluations. --compare checks metrics/train.csv (without its wall-clock column),
 # episodes.csv, eval.csv and the final checkpoint's safetensors files byte for byte. Keep a copy
 # of the old binary (cp target/debug/xtask /tmp/xtask-old) before building the new one.
@@ -44,4 +44,7 @@ for env in CartPole-v1 Acrobot-v1 Pendulum-v1; do
   run "sac-$env" sac --env "$env" --steps 3000 --set run.eval_freq=1500 --set learning_starts=1000
 done
 run sac-v1 sac --preset Pendulum-v1-sac-v1 --steps 3000 --set run.eval_freq=1500 --set learning_starts=1000
-echo "13 runs in $out"
+for env in CartPole-v1 Acrobot-v1 Pendulum-v1 MountainCarContinuous-v0; do
+  run "ppo-$env" ppo --env "$env" --steps 20000 --set run.eval_freq=10000
+done
+echo "$(ls -d "$out"/*/ | wc -l) runs in $out"

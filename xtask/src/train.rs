@@ -10,7 +10,7 @@ use rl_runner::{TrainOptions, evaluate_run, parse_device, train};
 
 #[derive(Args)]
 pub(crate) struct TrainArgs {
-    /// The algorithm: sac, a2c or acer.
+    /// The algorithm: sac, a2c, acer or ppo.
     algo: String,
     /// Environment id (default: the algorithm's default, Pendulum-v1 for SAC).
     #[arg(long)]

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor};
 use rl_buffer::{ActionSpec, RolloutBatch};
 use rl_math::clip::clip_grads;
-use rl_math::distributions::{Categorical, DiagGaussian, Gsde};
 use rl_math::optim::{Adam, AdamConfig, Optimizer, OptimizerState, RmsProp, RmsPropConfig};
 use rl_math::{RngState, SeededRng};
+use rl_nn::actor_critic::{Acted, ActorCritic, PolicySpec, explained_variance};
 use rl_nn::checkpoint::{read_tensors, write_json, write_tensors};
-use rl_nn::{Init, Mlp, ParamStore};
+use rl_nn::{Mlp, ParamStore};
 use serde::{Deserialize, Serialize};
 
 use crate::losses::{entropy_loss, normalize_advantages, policy_loss, total_loss, value_loss};
@@ -34,17 +34,6 @@ pub struct A2cMetrics {
     pub std: Option<f64>,
 }
 
-/// What acting on a batch of observations gives.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Acted {
-    /// One action per observation: `width` values each (a discrete action is its index).
-    pub actions: Vec<f32>,
-    /// `V(s)` per observation.
-    pub values: Vec<f64>,
-    /// `log π(a|s)` per observation.
-    pub log_probs: Vec<f64>,
-}
-
 /// The A2C agent: a policy network (categorical logits, or a Gaussian mean with a
 /// state-independent learned `log σ`, or with gSDE's state-dependent noise) and a separate value
 /// network, both MLPs (SB3's `MlpPolicy` for A2C), trained by one optimizer on the loss of
@@ -55,11 +44,7 @@ pub struct A2c {
     action: ActionSpec,
     device: Device,
     params: ParamStore,
-    pi: Mlp,
-    vf: Mlp,
-    log_std: Option<Var>,
-    /// gSDE's exploration matrices, one per env (`[n, features, actions]`).
-    exploration: Option<Tensor>,
+    policy: ActorCritic,
     opt: Box<dyn Optimizer + Send>,
     rng: SeededRng,
     updates: u64,
@@ -126,72 +111,22 @@ impl A2c {
             }),
         )
         .map_err(A2cError::Config)?;
-        // The policy's outputs: one logit per discrete action, or the Gaussian's mean.
-        let out = action.size();
-        if obs_dim == 0 || out == 0 {
-            return Err(A2cError::from(AgentError::UnsupportedEnv(format!(
-                "A2C needs observations and actions with at least one component, got {obs_dim} and {out}"
-            ))));
-        }
         let mut rng = SeededRng::new(seed);
         let mut params = ParamStore::new(device, dtype);
-        let (hidden, pi_head, vf_head) = if config.ortho_init {
-            (
-                Init::Orthogonal { gain: 2f64.sqrt() },
-                Init::Orthogonal { gain: 0.01 },
-                Init::Orthogonal { gain: 1.0 },
-            )
-        } else {
-            (
-                Init::PytorchDefault,
-                Init::PytorchDefault,
-                Init::PytorchDefault,
-            )
-        };
-        let sizes = |output: usize| {
-            let mut s = vec![obs_dim];
-            s.extend_from_slice(&config.net_arch);
-            s.push(output);
-            s
-        };
-        let act = config.activation_fn;
-        let pi = Mlp::new(
+        let policy = ActorCritic::new(
+            "A2C",
             &mut params,
-            "pi",
-            &sizes(out),
-            act,
-            false,
-            (hidden, pi_head),
+            obs_dim,
+            action,
+            &PolicySpec {
+                net_arch: config.net_arch.clone(),
+                activation: config.activation_fn,
+                ortho_init: config.ortho_init,
+                log_std_init: config.log_std_init,
+                use_sde: config.use_sde,
+            },
             &mut rng,
         )?;
-        let vf = Mlp::new(
-            &mut params,
-            "vf",
-            &sizes(1),
-            act,
-            false,
-            (hidden, vf_head),
-            &mut rng,
-        )?;
-        let log_std = match action {
-            ActionSpec::Continuous { dim } if config.use_sde => {
-                // One scale per (feature, action) pair (SB3's `full_std=True`).
-                let features = config.net_arch.last().copied().unwrap_or(obs_dim);
-                let init =
-                    Tensor::full(config.log_std_init, (features, dim), device)?.to_dtype(dtype)?;
-                Some(params.insert("log_std", &init)?)
-            }
-            ActionSpec::Continuous { dim } => {
-                let init = Tensor::full(config.log_std_init, dim, device)?.to_dtype(dtype)?;
-                Some(params.insert("log_std", &init)?)
-            }
-            ActionSpec::Discrete { .. } if config.use_sde => {
-                return Err(A2cError::from(AgentError::UnsupportedEnv(
-                    "use_sde (state-dependent exploration) needs continuous actions".into(),
-                )));
-            }
-            ActionSpec::Discrete { .. } => None,
-        };
         let opt: Box<dyn Optimizer + Send> = if config.use_rms_prop {
             Box::new(RmsProp::new(
                 params.params().to_vec(),
@@ -217,10 +152,7 @@ impl A2c {
             action,
             device: device.clone(),
             params,
-            pi,
-            vf,
-            log_std,
-            exploration: None,
+            policy,
             opt,
             rng,
             updates: 0,
@@ -259,12 +191,12 @@ impl A2c {
 
     /// The policy network (observation → logits, or the Gaussian mean).
     pub fn policy_net(&self) -> &Mlp {
-        &self.pi
+        self.policy.policy_net()
     }
 
     /// The value network (observation → `V`).
     pub fn value_net(&self) -> &Mlp {
-        &self.vf
+        self.policy.value_net()
     }
 
     /// With `use_sde`, draws `n` new exploration matrices (one per env) from the agent's
@@ -273,11 +205,12 @@ impl A2c {
     /// batches of `n` observations (row `i` uses matrix `i`); the first call draws matrices for
     /// its batch if none were drawn. Without gSDE it does nothing.
     pub fn reset_noise(&mut self, n: usize) -> Result<()> {
-        if self.config.use_sde {
-            let log_std = self.log_std_tensor()?;
-            self.exploration = Some(Gsde::sample_matrices(&log_std, n, &mut self.rng)?);
-        }
-        Ok(())
+        Ok(self.policy.reset_noise(n, &mut self.rng)?)
+    }
+
+    /// The networks and the generator they sample from (for `collect_rollout`).
+    pub(crate) fn policy_and_rng(&mut self) -> (&mut ActorCritic, &mut SeededRng) {
+        (&mut self.policy, &mut self.rng)
     }
 
     /// Sets the optimizer's learning rate (what [`A2cTrainer`](crate::A2cTrainer) does before
@@ -296,103 +229,20 @@ impl A2c {
     pub fn load_parameters(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
         self.params.load_named("params/", tensors)?;
         // gSDE's matrices were drawn with the old scale: the next rollout draws new ones.
-        self.exploration = None;
+        self.policy.forget_noise();
         Ok(())
     }
 
     /// `V(s)` for a batch of observations `[B, obs_dim]`.
     pub fn values(&self, obs: &Tensor) -> Result<Vec<f64>> {
-        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
-        let obs = &obs.to_dtype(self.params.dtype())?;
-        let v = self.vf.forward_detached(obs)?.squeeze(D::Minus1)?;
-        Ok(v.to_dtype(DType::F64)?.to_vec1()?)
+        Ok(self.policy.values(obs)?)
     }
 
     /// Actions, values and log-probabilities for a batch of observations `[B, obs_dim]`:
     /// samples, or (`deterministic`) the most probable action / the mean. Continuous actions are
     /// not clipped here (the log-probability is of the sampled value; clip when stepping).
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Acted> {
-        rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
-        let obs = &obs.to_dtype(self.params.dtype())?;
-        // `forward_detached` is this same pass without the trace; gSDE needs the trace's features.
-        let (out, trace) = self.pi.forward_traced(obs)?;
-        let values = self.values(obs)?;
-        match self.action {
-            ActionSpec::Discrete { .. } => {
-                let pi = Categorical::from_logits(&out)?;
-                let a = if deterministic {
-                    pi.mode()?
-                } else {
-                    pi.sample(&mut self.rng)?
-                };
-                let idx = Tensor::from_slice(&a, a.len(), &self.device)?;
-                let log_probs = pi.log_prob(&idx)?.to_dtype(DType::F64)?.to_vec1()?;
-                Ok(Acted {
-                    actions: a.iter().map(|&i| i as f32).collect(),
-                    values,
-                    log_probs,
-                })
-            }
-            ActionSpec::Continuous { .. } if self.config.use_sde => {
-                let features = last_features(&trace)?;
-                let log_std = self.log_std_tensor()?;
-                let pi = DiagGaussian::new(&out, &Gsde::log_std(features, &log_std)?)?;
-                let a = if deterministic {
-                    out.clone()
-                } else {
-                    let rows = features.dim(0)?;
-                    if self.exploration.is_none() {
-                        self.reset_noise(rows)?;
-                    }
-                    let matrices = self
-                        .exploration
-                        .as_ref()
-                        .ok_or_else(|| A2cError::Config("no exploration matrices".into()))?;
-                    let kept = matrices.dim(0)?;
-                    if kept != rows {
-                        // Redrawing here would change the running rollout's exploration and the
-                        // generator's stream behind the caller's back.
-                        return Err(A2cError::Config(format!(
-                            "a stochastic gSDE action for {rows} observations, with exploration \
-                             matrices for {kept} envs: call reset_noise({rows}) first"
-                        )));
-                    }
-                    (&out + Gsde::noise(features, matrices)?)?
-                };
-                let log_probs = pi.log_prob(&a)?.to_dtype(DType::F64)?.to_vec1()?;
-                Ok(Acted {
-                    actions: a.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
-                    values,
-                    log_probs,
-                })
-            }
-            ActionSpec::Continuous { .. } => {
-                let log_std = self.log_std_tensor()?;
-                let pi = DiagGaussian::new(&out, &log_std)?;
-                let a = if deterministic {
-                    out.clone()
-                } else {
-                    pi.sample(&mut self.rng)?
-                };
-                let log_probs = pi.log_prob(&a)?.to_dtype(DType::F64)?.to_vec1()?;
-                Ok(Acted {
-                    actions: a.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?,
-                    values,
-                    log_probs,
-                })
-            }
-        }
-    }
-
-    fn log_std_tensor(&self) -> Result<Tensor> {
-        self.log_std
-            .as_ref()
-            .map(|v| v.as_tensor().detach())
-            .ok_or_else(|| {
-                A2cError::from(AgentError::UnsupportedEnv(
-                    "no log_std for discrete actions".into(),
-                ))
-            })
+        Ok(self.policy.act(obs, deterministic, &mut self.rng)?)
     }
 
     /// One A2C update on a rollout: the loss of [`losses`](crate::losses) over the whole batch,
@@ -456,57 +306,17 @@ impl A2c {
             advantages: float(&batch.advantages)?,
             returns: float(&batch.returns)?,
         };
-        let (pi_out, pi_trace) = self.pi.forward_traced(&batch.obs)?;
-        let (v_out, v_trace) = self.vf.forward_traced(&batch.obs)?;
-        let pi_leaf = Var::from_tensor(&pi_out)?;
-        let v_leaf = Var::from_tensor(&v_out.squeeze(D::Minus1)?)?;
-        let (log_prob, entropy, std) = match self.action {
-            ActionSpec::Discrete { .. } => {
-                let pi = Categorical::from_logits(pi_leaf.as_tensor())?;
-                (pi.log_prob(&batch.actions)?, pi.entropy()?, None)
-            }
-            ActionSpec::Continuous { .. } => {
-                let log_std = self.log_std.as_ref().ok_or_else(|| {
-                    A2cError::from(AgentError::UnsupportedEnv("no log_std".into()))
-                })?;
-                // gSDE: the per-row σ of the features (detached) and the learned scale.
-                let row_log_std = if self.config.use_sde {
-                    Gsde::log_std(last_features(&pi_trace)?, log_std.as_tensor())?
-                } else {
-                    log_std.as_tensor().clone()
-                };
-                let pi = DiagGaussian::new(pi_leaf.as_tensor(), &row_log_std)?;
-                let std = row_log_std
-                    .exp()?
-                    .mean_all()?
-                    .to_dtype(DType::F64)?
-                    .to_scalar::<f64>()?;
-                (pi.log_prob(&batch.actions)?, pi.entropy()?, Some(std))
-            }
-        };
+        let eval = self.policy.evaluate(&batch.obs, &batch.actions)?;
         let advantages = if self.config.normalize_advantage {
             normalize_advantages(&batch.advantages)?
         } else {
             batch.advantages.clone()
         };
-        let pl = policy_loss(&log_prob, &advantages)?;
-        let vl = value_loss(v_leaf.as_tensor(), &batch.returns)?;
-        let el = entropy_loss(&entropy)?;
+        let pl = policy_loss(&eval.log_prob, &advantages)?;
+        let vl = value_loss(&eval.values, &batch.returns)?;
+        let el = entropy_loss(&eval.entropy)?;
         let loss = total_loss(&pl, &el, &vl, self.config.ent_coef, self.config.vf_coef)?;
-        let mut g = loss.backward()?;
-        let missing = || {
-            A2cError::from(AgentError::Internal {
-                learner: "A2C",
-                what: "a gradient is missing".into(),
-            })
-        };
-        let g_pi = g.remove(&pi_leaf).ok_or_else(missing)?;
-        let g_v = g.remove(&v_leaf).ok_or_else(missing)?.unsqueeze(1)?;
-        let mut grads = self.pi.backward(&pi_trace, &g_pi, true, false)?.params;
-        grads.extend(self.vf.backward(&v_trace, &g_v, true, false)?.params);
-        if let Some(log_std) = &self.log_std {
-            grads.push(Some(g.remove(log_std.as_tensor()).ok_or_else(missing)?));
-        }
+        let grads = self.policy.param_grads(&eval, &mut loss.backward()?)?;
         let scalar =
             |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
         Ok((
@@ -516,8 +326,8 @@ impl A2c {
                 value_loss: scalar(&vl)?,
                 entropy_loss: scalar(&el)?,
                 grad_norm: 0.0,
-                explained_variance: explained_variance(&v_out.squeeze(D::Minus1)?, &batch.returns)?,
-                std,
+                explained_variance: explained_variance(&eval.values, &batch.returns)?,
+                std: eval.std,
             },
         ))
     }
@@ -567,26 +377,4 @@ impl A2c {
         self.rng = SeededRng::from_state(saved.rng);
         Ok(())
     }
-}
-
-/// `1 − Var(R − V) / Var(R)` (SB3's `explained_variance`; NaN when `Var(R)` is 0).
-fn explained_variance(values: &Tensor, returns: &Tensor) -> Result<f64> {
-    let var = |t: &Tensor| -> Result<f64> {
-        let v: Vec<f64> = t.to_dtype(DType::F64)?.to_vec1()?;
-        let n = v.len().max(1) as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        Ok(v.iter().map(|&x| (x - mean).powi(2)).sum::<f64>() / n)
-    };
-    let var_r = var(returns)?;
-    if var_r == 0.0 {
-        return Ok(f64::NAN);
-    }
-    Ok(1.0 - var(&(returns - values)?)? / var_r)
-}
-
-/// The policy network's last hidden features from a forward trace (what gSDE's noise is built on).
-fn last_features(trace: &rl_nn::Trace) -> Result<&Tensor> {
-    trace
-        .last_features()
-        .ok_or_else(|| A2cError::Config("the policy network has no layers".into()))
 }

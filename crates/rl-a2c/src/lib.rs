@@ -37,8 +37,9 @@ pub mod losses;
 pub mod presets;
 mod trainer;
 
-pub use agent::{A2c, A2cMetrics, Acted};
+pub use agent::{A2c, A2cMetrics};
 pub use config::A2cConfig;
 pub use error::{A2cError, Result};
 pub use rl_math::optim::LrSchedule;
+pub use rl_nn::actor_critic::Acted;
 pub use trainer::{A2cTrainer, EpisodeEnd, RolloutReport};

@@ -5,6 +5,8 @@ use candle_core::Tensor;
 
 use crate::Result;
 
+pub use rl_nn::actor_critic::normalize_advantages;
+
 /// The policy-gradient term `−mean(log π(a_t|s_t) · sg(A_t))`.
 pub fn policy_loss(log_prob: &Tensor, advantages: &Tensor) -> Result<Tensor> {
     Ok((log_prob * advantages.detach())?.mean_all()?.neg()?)
@@ -29,14 +31,4 @@ pub fn total_loss(
     vf_coef: f64,
 ) -> Result<Tensor> {
     Ok(((policy + (entropy * ent_coef)?)? + (value * vf_coef)?)?)
-}
-
-/// `(A − mean A) / (std A + 1e-8)` (SB3's `normalize_advantage`; std with Bessel's correction, as
-/// `torch.std`).
-pub fn normalize_advantages(advantages: &Tensor) -> Result<Tensor> {
-    let n = advantages.elem_count();
-    let mean = advantages.mean_all()?;
-    let centered = advantages.broadcast_sub(&mean)?;
-    let var = (centered.sqr()?.sum_all()? / (n.max(2) - 1) as f64)?;
-    Ok(centered.broadcast_div(&(var.sqrt()? + 1e-8)?)?)
 }

@@ -2,17 +2,11 @@
 
 use std::path::Path;
 
-use candle_core::Tensor;
-use rl_buffer::{RolloutBuffer, RolloutStep};
 pub use rl_envs::EpisodeEnd;
-use rl_envs::{
-    BoxedEnv, Collector, CollectorState, Env, NormalizeConfig, SyncVectorEnv, VecNormalize,
-};
-use rl_nn::checkpoint::{read_json, write_json};
-use serde::{Deserialize, Serialize};
+use rl_envs::{BoxedEnv, Env, NormalizeConfig, SyncVectorEnv, VecNormalize};
+use rl_nn::rollout::OnPolicyLoop;
 
-use crate::{A2c, A2cError, A2cMetrics, Result};
-use rl_nn::AgentError;
+use crate::{A2c, A2cMetrics, Result};
 
 /// What one [`A2cTrainer::step`] (a rollout and its update) did.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,23 +21,13 @@ pub struct RolloutReport {
 /// normalized with shared statistics if configured) step `n_steps` times with actions sampled
 /// from the policy (continuous actions clipped to the bounds for the env, stored unclipped), then
 /// returns and advantages are computed (bootstrapping a truncated episode from its true final
-/// observation's value) and the agent takes one update.
+/// observation's value) and the agent takes one update. The rollout is
+/// [`rl_nn::rollout::OnPolicyLoop`]'s, shared with PPO.
 #[derive(Debug)]
 pub struct A2cTrainer {
     agent: A2c,
-    collector: Collector,
-    buffer: RolloutBuffer,
-    /// The run's length for the learning-rate schedule (`set_total_timesteps`).
-    total_timesteps: Option<u64>,
+    rollout: OnPolicyLoop,
 }
-
-#[derive(Serialize, Deserialize)]
-struct SavedTrainer {
-    #[serde(flatten)]
-    collector: CollectorState,
-}
-
-const TRAINER_FILE: &str = "trainer.json";
 
 impl A2cTrainer {
     /// A trainer for `agent` on the vector env `venv` (`n_envs` envs: any registered id through
@@ -51,12 +35,11 @@ impl A2cTrainer {
     /// first reset with `seed + i`.
     pub fn new(agent: A2c, venv: SyncVectorEnv<BoxedEnv>, seed: u64) -> Result<Self> {
         let config = agent.config().clone();
-        let (obs_dim, action) = (agent.obs_dim(), agent.action_spec());
-        let collector = Collector::for_learner(
+        let rollout = OnPolicyLoop::new(
             "A2C",
             venv,
-            config.n_envs,
-            (obs_dim, action),
+            (config.n_envs, config.n_steps),
+            (agent.obs_dim(), agent.action_spec()),
             NormalizeConfig {
                 obs: config.normalize_obs,
                 reward: config.normalize_reward,
@@ -65,13 +48,7 @@ impl A2cTrainer {
             },
             seed,
         )?;
-        let buffer = RolloutBuffer::new(config.n_steps, config.n_envs, obs_dim, action)?;
-        Ok(Self {
-            agent,
-            collector,
-            buffer,
-            total_timesteps: None,
-        })
+        Ok(Self { agent, rollout })
     }
 
     /// A trainer for `agent` on `n_envs` (from its configuration) envs built by `new`: a user's
@@ -97,79 +74,33 @@ impl A2cTrainer {
 
     /// The (normalizing) vector env.
     pub fn env(&self) -> &VecNormalize<BoxedEnv> {
-        self.collector.env()
+        self.rollout.env()
     }
 
     /// Environment steps taken (over all envs).
     pub fn num_timesteps(&self) -> u64 {
-        self.collector.num_timesteps()
+        self.rollout.num_timesteps()
     }
 
     /// One rollout of `n_steps` × `n_envs` steps and the update on it.
     pub fn step(&mut self) -> Result<RolloutReport> {
-        let n = self.agent.config().n_envs;
-        let d = self.agent.obs_dim();
-        let device = self.agent.device().clone();
-        self.collector.start()?;
-        let sde_every = match self.agent.config().sde_sample_freq {
-            k if k > 0 => Some(k as usize),
-            _ => None,
-        };
-        // gSDE: new exploration matrices for each rollout (SB3's `reset_noise` in
-        // `collect_rollouts`), and every `sde_sample_freq` steps within it. Nothing otherwise.
-        self.agent.reset_noise(n)?;
-        for t in 0..self.agent.config().n_steps {
-            if sde_every.is_some_and(|k| t > 0 && t % k == 0) {
-                self.agent.reset_noise(n)?;
-            }
-            let obs = self.collector.observations().to_vec();
-            let acted = self
-                .agent
-                .act_batch(&Tensor::from_slice(&obs, (n, d), &device)?, false)?;
-            let step = self.collector.step(&acted.actions)?;
-            // V(true final observation) where an episode was truncated: its return bootstraps.
-            let mut final_values = vec![0.0; n];
-            for (i, o) in step.final_observations.iter().enumerate() {
-                if let Some(o) = o
-                    .as_ref()
-                    .filter(|_| step.truncated[i] && !step.terminated[i])
-                {
-                    final_values[i] =
-                        self.agent
-                            .values(&Tensor::from_slice(o, (1, d), &device)?)?[0];
-                }
-            }
-            self.buffer.push(RolloutStep {
-                obs: &obs,
-                actions: &acted.actions,
-                rewards: &step.rewards,
-                values: &acted.values,
-                log_probs: &acted.log_probs,
-                terminated: &step.terminated,
-                truncated: &step.truncated,
-                final_values: &final_values,
-            })?;
-        }
-        let last = self.agent.values(&Tensor::from_slice(
-            self.collector.observations(),
-            (n, d),
-            &device,
-        )?)?;
         let config = self.agent.config().clone();
-        self.buffer
-            .compute_returns_and_advantages(&last, config.gamma, config.gae_lambda)?;
-        let batch = self.buffer.batch(&device)?;
+        let (policy, rng) = self.agent.policy_and_rng();
+        let batch = self.rollout.collect(
+            policy,
+            rng,
+            (config.sde_sample_freq, config.gamma, config.gae_lambda),
+        )?;
         // As SB3 updates it: from the steps taken, this rollout's included.
         let lr = config.lr_schedule.rate(
             config.learning_rate,
-            self.collector.num_timesteps(),
-            self.total_timesteps,
+            self.rollout.num_timesteps(),
+            self.rollout.total_timesteps(),
         );
         self.agent.set_learning_rate(lr);
         let metrics = self.agent.update(&batch)?;
-        self.buffer.reset();
         Ok(RolloutReport {
-            episodes: self.collector.take_episodes(),
+            episodes: self.rollout.take_episodes(),
             metrics,
         })
     }
@@ -178,7 +109,7 @@ impl A2cTrainer {
     /// to 0 (`cargo xtask` and `rl_runner` set it to `n_timesteps`). Without it the rate stays
     /// at `learning_rate`. A run resumed with another total continues on the new schedule.
     pub fn set_total_timesteps(&mut self, total: u64) {
-        self.total_timesteps = Some(total);
+        self.rollout.set_total_timesteps(total);
     }
 
     /// Saves the agent, counters and the vector env's exact state (normalization statistics
@@ -186,13 +117,7 @@ impl A2cTrainer {
     /// loaded from it continues bit for bit.
     pub fn save(&self, dir: &Path) -> Result<()> {
         self.agent.save(dir)?;
-        let saved = SavedTrainer {
-            collector: self.collector.snapshot()?,
-        };
-        let json = serde_json::to_value(&saved)
-            .map_err(|e| A2cError::from(AgentError::Checkpoint(e.to_string())))?;
-        write_json(&dir.join(TRAINER_FILE), &json)?;
-        Ok(())
+        Ok(self.rollout.save(dir)?)
     }
 
     /// Restores a folder written by [`save`](Self::save). Returns whether the envs' own state was
@@ -200,21 +125,6 @@ impl A2cTrainer {
     /// normalization statistics are restored and the next step starts new episodes.
     pub fn load(&mut self, dir: &Path) -> Result<bool> {
         self.agent.load_into(dir)?;
-        let json = read_json(&dir.join(TRAINER_FILE))?;
-        let saved: SavedTrainer = serde_json::from_value(json).map_err(|e| {
-            A2cError::from(AgentError::Checkpoint(format!(
-                "{}: {e}",
-                dir.join(TRAINER_FILE).display()
-            )))
-        })?;
-        let n = self.agent.config().n_envs;
-        if saved.collector.num_envs() != n {
-            return Err(A2cError::from(AgentError::Checkpoint(format!(
-                "{}: episode counters for {} envs, the configuration has {n}",
-                dir.join(TRAINER_FILE).display(),
-                saved.collector.num_envs()
-            ))));
-        }
-        Ok(self.collector.restore(saved.collector)?)
+        Ok(self.rollout.load(dir)?)
     }
 }

@@ -7,6 +7,7 @@
 //! seed gives the same numbers on every run, on every device.
 
 use candle_core::{DType, Device, Tensor};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -69,6 +70,21 @@ impl SeededRng {
             ));
         }
         Ok((0..count).map(|_| self.rng.random_range(0..n)).collect())
+    }
+
+    /// A uniformly random permutation of `0..n` (Fisher–Yates, `rand`'s `SliceRandom::shuffle`):
+    /// the order of PPO's minibatches.
+    ///
+    /// ```
+    /// let mut rng = rl_math::SeededRng::new(0);
+    /// let mut p = rng.permutation(5);
+    /// p.sort();
+    /// assert_eq!(p, [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        p.shuffle(&mut self.rng);
+        p
     }
 
     /// Standard-normal values (float32 draws, or float64 draws for an `F64` tensor).

@@ -22,9 +22,14 @@
 //!   (PyTorch's default or orthogonal), so the same seed builds the same network.
 //! - [`checkpoint`]: checkpoint folders written atomically with a `LATEST` pointer, and tensor /
 //!   JSON files.
+//! - [`actor_critic`]: the policy and value networks of the on-policy learners (A2C, PPO):
+//!   acting, and the log-probabilities, entropies and values their losses are built from.
+//! - [`rollout`]: the on-policy loop below A2C's and PPO's updates (collect, returns and
+//!   advantages, the envs' side of a checkpoint).
 //! - [`Workers`]: fork-join on a pool of threads kept for the agent's life, for the independent
 //!   halves of an update.
 
+pub mod actor_critic;
 mod agent_error;
 pub mod checkpoint;
 pub mod config;
@@ -32,6 +37,7 @@ mod error;
 mod mlp;
 pub mod ops;
 mod params;
+pub mod rollout;
 mod workers;
 
 pub use agent_error::AgentError;

@@ -59,6 +59,9 @@ pub enum RunError {
     /// From ACER.
     #[error(transparent)]
     Acer(#[from] rl_acer::AcerError),
+    /// From PPO.
+    #[error(transparent)]
+    Ppo(#[from] rl_ppo::PpoError),
     /// From the environments.
     #[error(transparent)]
     Env(#[from] rl_envs::EnvError),

@@ -6,7 +6,7 @@ use candle_core::Device;
 use rl_nn::config::Presets;
 
 use crate::algorithm::Algorithm;
-use crate::algos::{a2c::A2cAlgorithm, acer::AcerAlgorithm, sac::SacAlgorithm};
+use crate::algos::{a2c::A2cAlgorithm, acer::AcerAlgorithm, ppo::PpoAlgorithm, sac::SacAlgorithm};
 use crate::config::{ConfigFile, RunConfig};
 use crate::{Result, RunError};
 
@@ -46,6 +46,12 @@ pub const LEARNERS: &[Learner] = &[
         default_env: "CartPole-v1",
         presets: &rl_acer::presets::PRESETS,
         build: |run, table, device| Ok(Box::new(AcerAlgorithm::new(run, table, device)?)),
+    },
+    Learner {
+        name: "ppo",
+        default_env: "CartPole-v1",
+        presets: &rl_ppo::presets::PRESETS,
+        build: |run, table, device| Ok(Box::new(PpoAlgorithm::new(run, table, device)?)),
     },
 ];
 

@@ -59,6 +59,11 @@ fn act_error(algo: &str, x: &Tensor) -> String {
             .act_batch(x, true)
             .map(drop)
             .map_err(|e| e.to_string()),
+        "ppo" => rl_ppo::Ppo::new(Default::default(), 3, action, device, 0)
+            .unwrap()
+            .act_batch(x, true)
+            .map(drop)
+            .map_err(|e| e.to_string()),
         _ => rl_acer::Acer::new(Default::default(), 3, action, device, 0)
             .unwrap()
             .act_batch(x, true)
@@ -96,7 +101,7 @@ fn wrong_shapes_and_actions_outside_the_space() {
     );
 
     let wrong = Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
-    for algo in ["sac", "a2c", "acer"] {
+    for algo in ["sac", "a2c", "acer", "ppo"] {
         expect(
             &format!("{algo}: observations of the wrong width"),
             act_error(algo, &wrong),
@@ -266,6 +271,26 @@ fn malformed_configs_and_unknown_keys() {
         rl_sac::SacConfig::from_toml("[sac]\ngamma = 1.5").unwrap_err(),
         &["gamma", "1.5"],
     );
+    expect(
+        "config: a minibatch of no rows",
+        rl_ppo::PpoConfig::from_toml("[ppo]\nbatch_size = 0").unwrap_err(),
+        &["PPO config", "batch_size"],
+    );
+    expect(
+        "config: gSDE for discrete actions",
+        rl_ppo::Ppo::new(
+            rl_ppo::PpoConfig {
+                use_sde: true,
+                ..Default::default()
+            },
+            4,
+            ActionSpec::Discrete { n: 2 },
+            &Device::Cpu,
+            0,
+        )
+        .unwrap_err(),
+        &["use_sde", "continuous actions"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut o = sac_options(&dir.path().join("a"), 10);
     o.sets.push("run.eval_freqq=5".into());
@@ -400,13 +425,13 @@ fn unknown_names_and_existing_folders() {
         &["CartPole-v0", "CartPole-v1"],
     );
     let o = TrainOptions {
-        algo: "ppo".into(),
+        algo: "trpo".into(),
         ..sac_options(&dir.path().join("x"), 10)
     };
     expect(
         "unknown algorithm",
         train(&o, &Device::Cpu).unwrap_err(),
-        &["ppo", "sac"],
+        &["trpo", "sac, a2c, acer, ppo"],
     );
     let o = TrainOptions {
         preset: Some("Pendulum-v9".into()),

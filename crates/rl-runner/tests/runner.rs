@@ -163,6 +163,18 @@ fn every_algorithm_resumes_bit_for_bit() {
             ],
         ),
         (
+            "ppo",
+            2048,
+            vec![
+                "run.eval_freq=2048",
+                "run.checkpoint_freq=2048",
+                "run.log_interval=512",
+                // As ACER's: constant schedules make the first half's run the whole run's.
+                "lr_schedule=\"constant\"",
+                "clip_range_schedule=\"constant\"",
+            ],
+        ),
+        (
             "sac",
             300,
             vec![
@@ -263,14 +275,14 @@ fn user_mistakes_are_named() {
     );
 
     let o = TrainOptions {
-        algo: "ppo".into(),
+        algo: "trpo".into(),
         ..options(&fresh, 10)
     };
     assert!(
         train(&o, &Device::Cpu)
             .unwrap_err()
             .to_string()
-            .contains("unknown algorithm \"ppo\"")
+            .contains("unknown algorithm \"trpo\"")
     );
 
     let o = TrainOptions {

@@ -12,12 +12,14 @@ mod peers;
 mod workloads;
 
 use peers::{Peers, peer_python};
-use workloads::{a2c_cartpole, env_step, env_step_ids, replay_sample, sac_e2e, sac_update};
+use workloads::{
+    a2c_cartpole, env_step, env_step_ids, ppo_cartpole, replay_sample, sac_e2e, sac_update,
+};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
     /// Benchmarks to run (default: all). Known: env-step, replay-sample, sac-update,
-    /// a2c-cartpole, sac-e2e.
+    /// a2c-cartpole, ppo-cartpole, sac-e2e.
     names: Vec<String>,
     /// Also run the Python peers (needs the venv from ../shared/anchors/python/setup.sh).
     #[arg(long)]
@@ -31,6 +33,9 @@ pub(crate) struct BenchArgs {
     /// Environment steps of the a2c-cartpole benchmark.
     #[arg(long, default_value_t = 500_000)]
     a2c_steps: u64,
+    /// Environment steps of the ppo-cartpole benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    ppo_steps: u64,
     /// Environment steps of the sac-e2e benchmark.
     #[arg(long, default_value_t = 20_000)]
     sac_steps: u64,
@@ -113,6 +118,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         "replay-sample",
         "sac-update",
         "a2c-cartpole",
+        "ppo-cartpole",
         "sac-e2e",
     ];
     let names: Vec<&str> = if args.names.is_empty() {
@@ -173,6 +179,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             "replay-sample" => report.results.extend(replay_sample(args)?),
             "sac-update" => report.results.extend(sac_update(args, peers.as_ref())?),
             "a2c-cartpole" => report.results.extend(a2c_cartpole(args, peers.as_ref())?),
+            "ppo-cartpole" => report.results.extend(ppo_cartpole(args, peers.as_ref())?),
             "sac-e2e" => report.results.extend(sac_e2e(args, peers.as_ref())?),
             _ => unreachable!("checked above"),
         }

@@ -292,6 +292,34 @@ pub(super) fn a2c_cartpole(args: &BenchArgs, peers: Option<&Peers>) -> Result<Ve
     })
 }
 
+/// PPO training on CartPole-v1 for `--ppo-steps` (default 100k) steps with the zoo's settings
+/// (8 envs × 32 steps, 20 epochs of minibatches of 256, linear schedules; the preset), the peer
+/// `xtask/peers/sb3_ppo_cartpole.py` (SB3's PPO with the same settings, its default 2 torch
+/// threads). Steps per second of training (no evaluation in either).
+pub(super) fn ppo_cartpole(args: &BenchArgs, peers: Option<&Peers>) -> Result<Vec<Measurement>> {
+    use rl_ppo::{Ppo, PpoConfig, PpoTrainer};
+    let steps = args.ppo_steps;
+    let name = format!("ppo-cartpole/8envs-{steps}steps");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/sb3_ppo_cartpole.py");
+    end_to_end(args, peers, &name, script, steps, |rep| {
+        let config = PpoConfig::preset("CartPole-v1")?;
+        let agent = Ppo::new(
+            config,
+            4,
+            rl_buffer::ActionSpec::Discrete { n: 2 },
+            &candle_core::Device::Cpu,
+            rep,
+        )?;
+        let mut trainer = PpoTrainer::with_factory(agent, || rl_envs::make("CartPole-v1"), rep)?;
+        trainer.set_total_timesteps(steps);
+        let start = Instant::now();
+        while trainer.num_timesteps() < steps {
+            trainer.step()?;
+        }
+        Ok(trainer.num_timesteps() as f64 / start.elapsed().as_secs_f64())
+    })
+}
+
 /// SAC on Pendulum-v1 end to end for `--sac-steps` (default 20k) steps: acting, stepping the env,
 /// storing, sampling and one update per step with the zoo's settings (lr 1e-3, 256-256, batch
 /// 256), `sb3_sac_pendulum.py` the peer (its default 2 torch threads). Steps per second of

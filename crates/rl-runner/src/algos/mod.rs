@@ -2,6 +2,7 @@
 
 pub(crate) mod a2c;
 pub(crate) mod acer;
+pub(crate) mod ppo;
 pub(crate) mod sac;
 
 use rl_envs::wrappers::{NormalizeObservation, RunningMeanStd};

@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     register(spec, || PointMass::new(false))?; // now make("PointMass-v0") builds it
     let (device, out) = (parse_device("cpu")?, std::path::PathBuf::from("runs/pm"));
     let new_run = TrainOptions {
-        algo: "sac".into(), // or "a2c", "acer"
+        algo: "sac".into(), // or "a2c", "acer", "ppo"
         env: Some("PointMass-v0".into()),
         steps: Some(5_000),
         sets: vec!["learning_starts=1000".into(), "net_arch=[64,64]".into()], // like --set
