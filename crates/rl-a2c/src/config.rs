@@ -97,6 +97,12 @@ impl A2cConfig {
         rl_nn::config::parse_table(text, "a2c", A2cError::Config, Self::validate)
     }
 
+    /// The `[a2c]` table of an already parsed configuration (what the runner passes, after
+    /// merging preset, file, `--set` and flags). Unknown keys are an error.
+    pub fn from_table(table: &toml::Table) -> Result<Self> {
+        rl_nn::config::from_table(table, A2cError::Config, Self::validate)
+    }
+
     /// The shipped preset `name` (see [`crate::presets`]), parsed.
     pub fn preset(name: &str) -> Result<Self> {
         Self::from_toml(

@@ -113,6 +113,12 @@ impl AcerConfig {
         rl_nn::config::parse_table(text, "acer", AcerError::Config, Self::validate)
     }
 
+    /// The `[acer]` table of an already parsed configuration (what the runner passes, after
+    /// merging preset, file, `--set` and flags). Unknown keys are an error.
+    pub fn from_table(table: &toml::Table) -> Result<Self> {
+        rl_nn::config::from_table(table, AcerError::Config, Self::validate)
+    }
+
     /// The shipped preset `name` (see [`crate::presets`]), parsed.
     pub fn preset(name: &str) -> Result<Self> {
         Self::from_toml(

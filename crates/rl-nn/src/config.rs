@@ -1,4 +1,5 @@
-//! What every learner's configuration shares: its table in a TOML file and its shipped presets.
+//! What every learner's configuration shares: its table in a TOML file or an already parsed
+//! configuration, and its shipped presets.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -89,6 +90,46 @@ where
     .deserialize(document)
     .map_err(|e| invalid(e.to_string()))?
     .unwrap_or_default();
+    validate(&config)?;
+    Ok(config)
+}
+
+/// An algorithm's table already parsed (the runner's resolved configuration: preset, file,
+/// `--set` and flags merged) as `C` (unknown keys are `C`'s to refuse, and the message names
+/// them), then checked by `validate`.
+///
+/// ```
+/// #[derive(serde::Deserialize, Default, Debug, PartialEq)]
+/// #[serde(default, deny_unknown_fields)]
+/// struct Config { n_steps: usize }
+/// let ok = |_: &Config| Ok::<(), String>(());
+/// let table: toml::Table = toml::from_str("n_steps = 32").unwrap();
+/// let config: Config = rl_nn::config::from_table(&table, |e| e, ok).unwrap();
+/// assert_eq!(config, Config { n_steps: 32 });
+/// let table: toml::Table = toml::from_str("n_step = 32").unwrap();
+/// let err = rl_nn::config::from_table::<Config, _>(&table, |e| e, ok).unwrap_err();
+/// assert!(err.contains("unknown field `n_step`"), "{err}");
+/// let table: toml::Table = toml::from_str("n_steps = \"32\"").unwrap();
+/// let err = rl_nn::config::from_table::<Config, _>(&table, |e| e, ok).unwrap_err();
+/// assert_eq!(err, "n_steps: invalid type: string \"32\", expected usize");
+/// ```
+pub fn from_table<C, E>(
+    table: &toml::Table,
+    invalid: impl Fn(String) -> E,
+    validate: impl Fn(&C) -> Result<(), E>,
+) -> Result<C, E>
+where
+    C: for<'de> Deserialize<'de>,
+{
+    let config: C =
+        serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+            // A wrong value is named by its key; an unknown key names itself.
+            let message = e.inner().message().trim_end().to_owned();
+            match e.path().to_string() {
+                path if path == "." || message.contains('`') => invalid(message),
+                path => invalid(format!("{path}: {message}")),
+            }
+        })?;
     validate(&config)?;
     Ok(config)
 }

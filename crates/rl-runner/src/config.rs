@@ -152,14 +152,16 @@ impl ConfigFile {
             .map_err(|e: toml::de::Error| RunError::Config(format!("[run] {}", e.message())))
     }
 
-    /// The algorithm's table as TOML text of the form `[algo] ...` (empty if absent), for the
-    /// algorithm's own parser.
-    pub fn algo_text(&self, algo: &str) -> Result<String> {
-        let mut only = toml::Table::new();
-        if let Some(t) = self.table.get(algo) {
-            only.insert(algo.to_owned(), t.clone());
+    /// The algorithm's table (empty if absent), for the algorithm's own `from_table`.
+    pub fn algo_table(&self, algo: &str) -> Result<toml::Table> {
+        match self.table.get(algo) {
+            None => Ok(toml::Table::new()),
+            Some(toml::Value::Table(t)) => Ok(t.clone()),
+            Some(other) => Err(RunError::Config(format!(
+                "[{algo}] must be a table of settings, got a {}",
+                other.type_str()
+            ))),
         }
-        toml::to_string(&only).map_err(|e| RunError::Config(e.to_string()))
     }
 
     /// Tables other than `[run]` and `[algo]` (a typo such as `[sca]`), as an error.

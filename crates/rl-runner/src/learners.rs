@@ -10,8 +10,8 @@ use crate::algos::{a2c::A2cAlgorithm, acer::AcerAlgorithm, ppo::PpoAlgorithm, sa
 use crate::config::{ConfigFile, RunConfig};
 use crate::{Result, RunError};
 
-/// Builds a learner for a run from its resolved run table and its algorithm table (TOML text).
-pub type Build = fn(&RunConfig, &str, &Device) -> Result<Box<dyn Algorithm>>;
+/// Builds a learner for a run from its resolved run table and its algorithm table.
+pub type Build = fn(&RunConfig, &toml::Table, &Device) -> Result<Box<dyn Algorithm>>;
 
 /// One learner: its name (also its config table's), the environment it trains on when none is
 /// given, its shipped presets, and how to build it.
@@ -73,5 +73,5 @@ pub fn names() -> Vec<&'static str> {
 /// Builds `run.algo` for `run.env` from the configuration's algorithm table.
 pub fn build(run: &RunConfig, file: &ConfigFile, device: &Device) -> Result<Box<dyn Algorithm>> {
     let learner = learner(&run.algo)?;
-    (learner.build)(run, &file.algo_text(learner.name)?, device)
+    (learner.build)(run, &file.algo_table(learner.name)?, device)
 }

@@ -292,6 +292,13 @@ fn malformed_configs_and_unknown_keys() {
         &["use_sde", "continuous actions"],
     );
     let dir = tempfile::tempdir().unwrap();
+    let mut o = sac_options(&dir.path().join("w"), 10);
+    o.sets.push("batch_size=\"256\"".into());
+    expect(
+        "--set with a value of the wrong type",
+        train(&o, &Device::Cpu).unwrap_err(),
+        &["SAC config: batch_size: invalid type", "expected usize"],
+    );
     let mut o = sac_options(&dir.path().join("a"), 10);
     o.sets.push("run.eval_freqq=5".into());
     expect(

@@ -193,6 +193,12 @@ impl SacConfig {
         rl_nn::config::parse_table(text, "sac", SacError::Config, Self::validate)
     }
 
+    /// The `[sac]` table of an already parsed configuration (what the runner passes, after
+    /// merging preset, file, `--set` and flags). Unknown keys are an error.
+    pub fn from_table(table: &toml::Table) -> Result<Self> {
+        rl_nn::config::from_table(table, SacError::Config, Self::validate)
+    }
+
     /// The shipped preset `name` (an environment id, or a variant's preset such as
     /// `"Pendulum-v1-sac-v1"`: see [`crate::presets`]), parsed.
     pub fn preset(name: &str) -> Result<Self> {

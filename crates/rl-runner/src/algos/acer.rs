@@ -17,8 +17,8 @@ pub(crate) struct AcerAlgorithm {
 }
 
 impl AcerAlgorithm {
-    pub(crate) fn new(run: &RunConfig, table: &str, device: &Device) -> Result<Self> {
-        let config = AcerConfig::from_toml(table)?;
+    pub(crate) fn new(run: &RunConfig, table: &toml::Table, device: &Device) -> Result<Self> {
+        let config = AcerConfig::from_table(table)?;
         let venv = SyncVectorEnv::make(&run.env, config.n_envs)?;
         let (obs_dim, action) = rl_envs::learner_spaces(
             "ACER",

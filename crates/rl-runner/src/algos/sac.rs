@@ -35,8 +35,8 @@ fn metrics(m: &rl_sac::UpdateMetrics) -> Vec<(&'static str, f64)> {
 }
 
 impl SacAlgorithm {
-    pub(crate) fn new(run: &RunConfig, sac_table: &str, device: &Device) -> Result<Self> {
-        let config = SacConfig::from_toml(sac_table)?;
+    pub(crate) fn new(run: &RunConfig, sac_table: &toml::Table, device: &Device) -> Result<Self> {
+        let config = SacConfig::from_table(sac_table)?;
         let env = make(&run.env)?;
         let agent = Sac::for_env(config, &env, device, run.seed)?;
         Ok(Self {
