@@ -26,9 +26,10 @@ fn xtask() -> Command {
 
 /// `(algo, overrides)`: checkpoints as often as each algorithm's steps allow, replay memories
 /// included, so a kill lands inside a checkpoint write often.
-const RUNS: [(&str, &[&str]); 3] = [
+const RUNS: [(&str, &[&str]); 4] = [
     ("a2c", &["--set", "run.checkpoint_freq=400"]),
     ("acer", &["--set", "run.checkpoint_freq=320"]),
+    ("ppo", &["--set", "run.checkpoint_freq=256"]),
     (
         "sac",
         &[
@@ -228,12 +229,12 @@ fn kill_9_inside_a_checkpoint_write_keeps_the_previous_checkpoint() {
 
 /// Ctrl-C (SIGINT), SIGTERM (`docker stop`, Slurm, `timeout`) and SIGHUP (a closed terminal)
 /// each stop a run at the next step with a final checkpoint, the `--resume` command and the exit
-/// status a shell gives for the signal; one signal per learner covers all three of each.
+/// status a shell gives for the signal; one signal per learner (in turn) covers all three.
 #[test]
 fn stop_signals_stop_at_the_next_step_with_a_final_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let signals = [("INT", 130), ("TERM", 143), ("HUP", 129)];
-    for ((algo, _), (signal, code)) in RUNS.into_iter().zip(signals) {
+    for ((algo, _), (signal, code)) in RUNS.into_iter().zip(signals.into_iter().cycle()) {
         let dir = tmp.path().join(algo);
         // No periodic checkpoints: the one that exists after Ctrl-C is the final one.
         let child = start(algo, &dir, &["--set", "run.checkpoint_freq=0"]);

@@ -100,6 +100,7 @@ fn options(algo: &str, env: &str, out: &Path, steps: u64) -> TrainOptions {
         // A split run's first half ends its own linear learning-rate schedule early; a constant
         // rate lets the halves equal the whole run.
         "acer" => &["n_envs=4", "lr_schedule=\"constant\""],
+        "ppo" => &["n_envs=4", "n_steps=64", "batch_size=64", "n_epochs=2"],
         _ => &["n_envs=4"],
     };
     TrainOptions {
@@ -162,6 +163,7 @@ fn every_learner_resumes_the_users_env_exactly() {
         ("sac", "PointMass-v0", 1_000),
         ("a2c", "PointMassDiscrete-v0", 4_000),
         ("acer", "PointMassDiscrete-v0", 4_000),
+        ("ppo", "PointMass-v0", 4_096),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let (straight, split) = (tmp.path().join("straight"), tmp.path().join("split"));
