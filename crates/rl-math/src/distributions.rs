@@ -17,6 +17,12 @@ pub fn softplus(x: &Tensor) -> Result<Tensor> {
     Ok((x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?)
 }
 
+/// `log(1 − tanh²(u))`, the log-determinant of the tanh squashing, in the stable form
+/// `2 (log 2 − u − softplus(−2u))`: never from `atanh(a)`, never with an `ε` inside the log.
+fn tanh_log_det(u: &Tensor) -> Result<Tensor> {
+    Ok(((u.neg()? - softplus(&(u * -2.0)?)?)? + std::f64::consts::LN_2)?.affine(2.0, 0.0)?)
+}
+
 /// How a network's raw log-standard-deviation output is kept in range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LogStdBounds {
@@ -98,10 +104,7 @@ impl TanhGaussian {
         let action = u.tanh()?;
         // log N(u; μ, σ) = −½ ((u − μ)/σ)² − log σ − ½ log 2π, and (u − μ)/σ = ε exactly.
         let gaussian = ((eps.sqr()? * -0.5)? - &self.log_std)?.affine(1.0, -HALF_LOG_2PI)?;
-        // log(1 − tanh²(u)) = 2 (log 2 − u − softplus(−2u))
-        let log_det =
-            ((u.neg()? - softplus(&(&u * -2.0)?)?)? + std::f64::consts::LN_2)?.affine(2.0, 0.0)?;
-        let log_prob = (gaussian - log_det)?.sum(D::Minus1)?;
+        let log_prob = (gaussian - tanh_log_det(&u)?)?.sum(D::Minus1)?;
         Ok((action, log_prob))
     }
 
@@ -254,6 +257,79 @@ impl Gsde {
         let (l, d) = log_std.dims2()?;
         let eps = rng.normal(&[n, l, d], log_std.dtype(), log_std.device())?;
         Ok(eps.broadcast_mul(&log_std.detach().exp()?.unsqueeze(0)?)?)
+    }
+
+    /// One exploration matrix `θ_ε = ε ⊙ exp(log_std)` (`[L, D]`) from standard-normal noise
+    /// `eps` (`[L, D]`), reparameterized: differentiable in `log_std`, as SAC's actor loss needs
+    /// (SB3's `sample_weights` draws it with `rsample`).
+    pub fn exploration_matrix(log_std: &Tensor, eps: &Tensor) -> Result<Tensor> {
+        same_shape("gSDE log_std", log_std, "noise", eps)?;
+        Ok((log_std.exp()? * eps)?)
+    }
+
+    /// A squashed gSDE sample with learned features (SAC's policy; SB3's
+    /// `StateDependentNoiseDistribution` with `learn_features=True`, `squash_output=True`):
+    /// `u = μ + z θ_ε`, the action `tanh(u)` and
+    ///
+    /// ```text
+    /// log π(a|s) = Σ_d [log N(u_d; μ_d, σ_d(s)) − log(1 − tanh²(u_d))],
+    /// σ_d(s)² = Σ_l z_l² exp(2 log_std[l, d]) + ε
+    /// ```
+    ///
+    /// from the mean `[B, D]`, the features `z` `[B, L]`, `log_std` `[L, D]` and one exploration
+    /// matrix `[L, D]` ([`exploration_matrix`](Self::exploration_matrix)) shared by every row.
+    /// Everything is differentiable: `u − μ` is the noise `z θ_ε` itself (SB3 recovers it as
+    /// `atanh(a)` clipped at float32's ε, the same value where it does not clip), and the
+    /// correction is [`TanhGaussian`]'s stable form (SB3: `log(1 − a² + 1e-6)`).
+    ///
+    /// ```
+    /// use candle_core::{Device, Tensor};
+    /// use rl_math::distributions::Gsde;
+    /// let dev = Device::Cpu;
+    /// let (mean, z) = (Tensor::new(&[[0.5f64]], &dev)?, Tensor::new(&[[1.0f64, 2.0]], &dev)?);
+    /// let log_std = Tensor::new(&[[0.5f64.ln()], [0.1f64.ln()]], &dev)?;
+    /// let eps = Tensor::new(&[[1.0f64], [-1.0]], &dev)?;
+    /// let w = Gsde::exploration_matrix(&log_std, &eps)?; // [[0.5], [-0.1]]
+    /// let (a, log_prob) = Gsde::squashed_rsample(&mean, &z, &log_std, &w)?;
+    /// let u = 0.5 + (1.0 * 0.5 - 2.0 * 0.1);
+    /// assert!((a.to_vec2::<f64>()?[0][0] - f64::tanh(u)).abs() < 1e-12);
+    /// let var = 0.25 + 4.0 * 0.01 + Gsde::EPSILON;
+    /// let gauss = -0.5 * (u - 0.5) * (u - 0.5) / var - 0.5 * var.ln()
+    ///     - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    /// let want = gauss - (1.0 - f64::tanh(u).powi(2)).ln();
+    /// assert!((log_prob.to_vec1::<f64>()?[0] - want).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn squashed_rsample(
+        mean: &Tensor,
+        features: &Tensor,
+        log_std: &Tensor,
+        matrix: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let (l, d) = log_std.dims2().map_err(|_| {
+            MathError::Shape(format!(
+                "gSDE log_std must be [features, action dims], got {:?}",
+                log_std.dims()
+            ))
+        })?;
+        same_shape("gSDE log_std", log_std, "exploration matrix", matrix)?;
+        let (b, lf) = features.dims2()?;
+        if lf != l || mean.dims() != [b, d] {
+            return Err(MathError::Shape(format!(
+                "gSDE: features {:?} and mean {:?} for a {l} x {d} log_std",
+                features.dims(),
+                mean.dims()
+            )));
+        }
+        let var = crate::matmul(&features.sqr()?, &(log_std * 2.0)?.exp()?)?
+            .affine(1.0, Self::EPSILON)?;
+        let noise = crate::matmul(features, matrix)?;
+        let u = (mean + &noise)?;
+        // log N(u; μ, σ) = −½ (u − μ)²/σ² − ½ log σ² − ½ log 2π, with u − μ the noise.
+        let gaussian = ((noise.sqr()? / &var)? * -0.5)?;
+        let gaussian = (gaussian - (var.log()? * 0.5)?)?.affine(1.0, -HALF_LOG_2PI)?;
+        let log_prob = (gaussian - tanh_log_det(&u)?)?.sum(D::Minus1)?;
+        Ok((u.tanh()?, log_prob))
     }
 
     /// The noise `z(s_b) θ_ε,b` of each row with its own matrix: features `[B, L]`, matrices

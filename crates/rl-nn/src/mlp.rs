@@ -284,7 +284,55 @@ impl Mlp {
         min_size: usize,
         workers: &crate::Workers,
     ) -> Result<MlpGrads> {
+        self.backward_inner(trace, grad_output, None, params, input, min_size, workers)
+    }
+
+    /// [`backward_split`](Self::backward_split) for a loss that also reads the last hidden
+    /// layer's activations ([`Trace::last_features`]) directly, as a gSDE policy that learns its
+    /// noise features does: `grad_features = ∂L/∂z` (`[B, sizes[n − 1]]`) is added to the
+    /// gradient that reaches those activations through the output layer. With no hidden layer the
+    /// features are the input and `grad_features` adds to `∂L/∂x` only.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "backward_split's arguments and the one extra gradient"
+    )]
+    pub fn backward_with_features(
+        &self,
+        trace: &Trace,
+        grad_output: &Tensor,
+        grad_features: &Tensor,
+        params: bool,
+        input: bool,
+        min_size: usize,
+        workers: &crate::Workers,
+    ) -> Result<MlpGrads> {
+        self.backward_inner(
+            trace,
+            grad_output,
+            Some(grad_features),
+            params,
+            input,
+            min_size,
+            workers,
+        )
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the shared body of the public backward passes"
+    )]
+    fn backward_inner(
+        &self,
+        trace: &Trace,
+        grad_output: &Tensor,
+        grad_features: Option<&Tensor>,
+        params: bool,
+        input: bool,
+        min_size: usize,
+        workers: &crate::Workers,
+    ) -> Result<MlpGrads> {
         let n = self.layers.len();
+        let input = input || (n == 1 && grad_features.is_some());
         if trace.inputs.len() != n {
             return Err(NnError::Invalid(format!(
                 "a trace of {} layers for a network of {n}",
@@ -325,6 +373,12 @@ impl Mlp {
                 if need_input {
                     g = input_grad(&g)?;
                 }
+            }
+            if i + 1 == n
+                && let Some(gf) = grad_features
+            {
+                // g is now ∂L/∂z through the output layer; the loss's direct term joins it.
+                g = (g + gf.detach())?;
             }
         }
         Ok(MlpGrads {

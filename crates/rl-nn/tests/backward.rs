@@ -123,3 +123,78 @@ fn split_backward_on_workers_is_bit_identical_to_the_sequential_pass() {
         }
     }
 }
+
+/// `backward_with_features` adds a loss term that reads the last hidden layer directly (gSDE's
+/// noise `z θ`): the gradients are autograd's of `sum(w ⊙ mlp(x)) + sum(v ⊙ z(x))`.
+#[test]
+fn backward_with_features_matches_autograd_of_a_loss_on_the_last_hidden_layer() {
+    let dtype = DType::F64;
+    for sizes in [&[5, 16, 8, 3][..], &[5, 3]] {
+        let mut rng = SeededRng::new(11);
+        let mut store = ParamStore::new(&Device::Cpu, dtype);
+        let init = (Init::PytorchDefault, Init::PytorchDefault);
+        let mlp = Mlp::new(
+            &mut store,
+            "net",
+            sizes,
+            Activation::Relu,
+            false,
+            init,
+            &mut rng,
+        )
+        .unwrap();
+        let x = candle_core::Var::from_tensor(&rng.normal(&[7, 5], dtype, &Device::Cpu).unwrap())
+            .unwrap();
+        let features = sizes[sizes.len() - 2];
+        let w = rng.normal(&[7, 3], dtype, &Device::Cpu).unwrap();
+        let v = rng.normal(&[7, features], dtype, &Device::Cpu).unwrap();
+
+        // Autograd through the whole graph: z is the last hidden layer (or x itself).
+        let (y, trace) = mlp.forward_traced(x.as_tensor()).unwrap();
+        let z_leaf = candle_core::Var::from_tensor(trace.last_features().unwrap()).unwrap();
+        let mut h = x.as_tensor().clone();
+        let n = sizes.len() - 1;
+        let params = store.params();
+        let mut z = h.clone();
+        for i in 0..n {
+            if i + 1 == n {
+                z = h.clone();
+            }
+            let (wt, b) = (params[2 * i].1.as_tensor(), params[2 * i + 1].1.as_tensor());
+            h = h
+                .matmul(&wt.t().unwrap())
+                .unwrap()
+                .broadcast_add(b)
+                .unwrap();
+            if i + 1 < n {
+                h = h.relu().unwrap();
+            }
+        }
+        close(&h, &y, 1e-12, "output");
+        close(&z, z_leaf.as_tensor(), 1e-12, "features");
+        let loss = ((&h * &w).unwrap().sum_all().unwrap() + (&z * &v).unwrap().sum_all().unwrap())
+            .unwrap();
+        let auto = loss.backward().unwrap();
+
+        let manual = mlp
+            .backward_with_features(
+                &trace,
+                &w,
+                &v,
+                true,
+                true,
+                usize::MAX,
+                &rl_nn::Workers::sequential(),
+            )
+            .unwrap();
+        close(
+            manual.input.as_ref().unwrap(),
+            auto.get(&x).unwrap(),
+            1e-12,
+            "d/dx",
+        );
+        for ((name, var), g) in params.iter().zip(&manual.params) {
+            close(g.as_ref().unwrap(), auto.get(var).unwrap(), 1e-12, name);
+        }
+    }
+}

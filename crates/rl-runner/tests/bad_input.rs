@@ -291,6 +291,12 @@ fn malformed_configs_and_unknown_keys() {
         .unwrap_err(),
         &["use_sde", "continuous actions"],
     );
+    expect(
+        "config: gSDE with SAC v1",
+        rl_sac::SacConfig::from_toml("[sac]\nvariant = \"v1\"\nent_coef = 0.2\nuse_sde = true")
+            .unwrap_err(),
+        &["use_sde", "SAC v2"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut o = sac_options(&dir.path().join("w"), 10);
     o.sets.push("batch_size=\"256\"".into());

@@ -80,6 +80,9 @@ pub struct Sac {
     pub(crate) rng: SeededRng,
     /// Noise for the next updates' draws instead of `rng`'s, last first (`set_update_noise`).
     pub(crate) noise: Vec<Tensor>,
+    /// gSDE: the exploration matrix `θ_ε` (`[features, act_dim]`) the policy acts with until
+    /// [`Sac::reset_noise`] draws the next.
+    pub(crate) exploration: Option<Tensor>,
     pub(crate) updates: u64,
     /// Where the two critics' work (and other independent halves of an update) runs: a pool of
     /// worker threads, or the calling thread (results are identical either way).
@@ -114,6 +117,8 @@ struct SavedSac {
 
 const MODEL_FILE: &str = "sac.safetensors";
 const STATE_FILE: &str = "sac.json";
+/// The gSDE exploration matrix's name in the checkpoint.
+const EXPLORATION: &str = "sde/exploration";
 
 impl Sac {
     /// A new agent for `obs_dim`-dimensional observations and `action`s, its weights and every
@@ -186,7 +191,19 @@ impl Sac {
                         max: config.log_std_max,
                     },
                 };
-                let actor = Actor::new(&mut actor_params, obs_dim, dim, &arch, bounds, &mut rng)?;
+                let actor = if config.use_sde {
+                    Actor::new_sde(
+                        &mut actor_params,
+                        obs_dim,
+                        dim,
+                        &arch,
+                        config.log_std_init,
+                        config.clip_mean,
+                        &mut rng,
+                    )?
+                } else {
+                    Actor::new(&mut actor_params, obs_dim, dim, &arch, bounds, &mut rng)?
+                };
                 let critics = Critics::new(
                     &mut critic_params,
                     config.n_critics,
@@ -196,6 +213,11 @@ impl Sac {
                     &mut rng,
                 )?;
                 (Policy::Gaussian(actor), critics)
+            }
+            ActionSpec::Discrete { .. } if config.use_sde => {
+                return Err(SacError::from(AgentError::UnsupportedEnv(
+                    "use_sde (state-dependent exploration) needs continuous actions".into(),
+                )));
             }
             ActionSpec::Discrete { n } => {
                 let actor = CategoricalActor::new(&mut actor_params, obs_dim, n, &arch, &mut rng)?;
@@ -271,6 +293,7 @@ impl Sac {
             alpha_opt,
             rng,
             noise: Vec::new(),
+            exploration: None,
             updates: 0,
             workers: default_workers(),
         })
@@ -278,7 +301,8 @@ impl Sac {
 
     /// Makes the next draws of standard-normal noise in updates come from `draws` (one tensor
     /// `[B, act_dim]` per draw, in the update's order: v2's `ε` for `ã` at `s`, then for `a'` at
-    /// `s'`; v1's one `ε`) instead of the agent's generator. For checking one update against a
+    /// `s'`; v1's one `ε`; with gSDE one `[features, act_dim]` draw per update, the exploration
+    /// matrix's `ε`) instead of the agent's generator. For checking one update against a
     /// reference computed elsewhere (`tests/golden.rs`).
     pub fn set_update_noise(&mut self, draws: Vec<Tensor>) {
         self.noise = draws;
@@ -417,12 +441,54 @@ impl Sac {
         self.value_params.as_ref()
     }
 
+    /// gSDE: draws the exploration matrix the policy acts with from now on,
+    /// `θ_ε = ε ⊙ exp(log_std)` with `ε` from the agent's generator (SB3's `reset_noise`; the
+    /// [`SacTrainer`](crate::SacTrainer) calls it at the start of every collection phase and
+    /// every `sde_sample_freq` steps). Without gSDE it does nothing.
+    pub fn reset_noise(&mut self) -> Result<()> {
+        let Some(head) = self.actor().and_then(|a| a.sde()) else {
+            return Ok(());
+        };
+        let log_std = head.log_std.as_tensor().detach();
+        let eps = self
+            .rng
+            .normal(log_std.dims(), DType::F32, &self.device)?
+            .to_dtype(log_std.dtype())?;
+        self.exploration = Some(rl_math::distributions::Gsde::exploration_matrix(
+            &log_std, &eps,
+        )?);
+        Ok(())
+    }
+
     /// Actions for a batch of observations `[B, obs_dim]`: for box actions `[B, d]` in `[-1, 1]`
-    /// (`tanh(μ)` when `deterministic`, a sample otherwise); for discrete ones `[B]` indices (the
-    /// most probable, or a sample).
+    /// (`tanh(μ)` when `deterministic`, a sample otherwise; with gSDE `tanh(μ + z θ_ε)` with the
+    /// current exploration matrix for every row, drawn first if there is none); for discrete ones
+    /// `[B]` indices (the most probable, or a sample).
     pub fn act_batch(&mut self, obs: &Tensor, deterministic: bool) -> Result<Tensor> {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         let obs = &obs.to_dtype(self.actor_params.dtype())?;
+        if let Some(actor) = self.actor().filter(|a| a.sde().is_some()).cloned() {
+            let (out, trace) = actor.net().forward_traced(obs)?;
+            let mean = actor.sde_mean(&out)?;
+            let u = if deterministic {
+                mean
+            } else {
+                if self.exploration.is_none() {
+                    self.reset_noise()?;
+                }
+                let features = trace.last_features().ok_or_else(|| {
+                    SacError::from(AgentError::Internal {
+                        learner: "SAC",
+                        what: "a gSDE actor without features".into(),
+                    })
+                })?;
+                match &self.exploration {
+                    Some(w) => (mean + rl_math::matmul(features, w)?)?,
+                    None => mean,
+                }
+            };
+            return Ok(u.tanh()?.to_dtype(DType::F32)?);
+        }
         match &self.policy {
             Policy::Gaussian(actor) => {
                 let pi = actor.dist_detached(obs)?;
@@ -567,6 +633,9 @@ impl Sac {
         if let Some(log_alpha) = &self.log_alpha {
             tensors.push(("log_alpha".into(), log_alpha.as_tensor().copy()?));
         }
+        if let Some(w) = &self.exploration {
+            tensors.push((EXPLORATION.into(), w.copy()?));
+        }
         let mut optimizer_steps = Vec::new();
         for (name, state) in self.optimizer_states()? {
             optimizer_steps.push((name.clone(), state.step));
@@ -630,6 +699,10 @@ impl Sac {
     fn restore(&mut self, dir: &Path, saved: SavedSac) -> Result<()> {
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
         self.load_parameters(&tensors)?;
+        self.exploration = match tensors.get(EXPLORATION) {
+            Some(w) => Some(w.to_dtype(self.actor_params.dtype())?),
+            None => None,
+        };
         for (name, step) in &saved.optimizer_steps {
             let state =
                 OptimizerState::from_prefixed("adam", *step, &tensors, &format!("opt.{name}/"));

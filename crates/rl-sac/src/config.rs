@@ -54,6 +54,23 @@ pub struct SacConfig {
     /// Discrete SAC: target entropy `ratio · log |A|` when `target_entropy` is `"auto"` (0.98 in
     /// the paper's code; some libraries use 0.89).
     pub target_entropy_ratio: f64,
+    /// Generalized state-dependent exploration (gSDE; Raffin et al. 2021, SB3's `use_sde`): the
+    /// actor's Gaussian has a learned `[features, action dims]` log-std and its noise is the last
+    /// hidden features times an exploration matrix kept for many steps
+    /// (`rl_math::distributions::Gsde`). SAC v2 with continuous actions only.
+    pub use_sde: bool,
+    /// With `use_sde`: environment steps between new exploration matrices while collecting; −1
+    /// (or 0) draws one at the start of each collection phase (every `train_freq` steps) only.
+    pub sde_sample_freq: i64,
+    /// With `use_sde`: the initial value of every entry of the learned log-std (SB3's
+    /// `policy_kwargs.log_std_init`, −3 by default).
+    pub log_std_init: f64,
+    /// With `use_sde`: the policy's mean is clipped to `[−clip_mean, clip_mean]` before the noise
+    /// (SB3's `Hardtanh`, 2 by default; 0 turns the clip off).
+    pub clip_mean: f64,
+    /// With `use_sde`: act with the gSDE policy instead of uniformly at random before
+    /// `learning_starts`.
+    pub use_sde_at_warmup: bool,
 }
 
 /// Which SAC (see [`SacConfig::variant`]).
@@ -90,6 +107,11 @@ impl Default for SacConfig {
             reward_scale: 1.0,
             policy_regularization: 1e-3,
             target_entropy_ratio: 0.98,
+            use_sde: false,
+            sde_sample_freq: -1,
+            log_std_init: -3.0,
+            clip_mean: 2.0,
+            use_sde_at_warmup: false,
         }
     }
 }
@@ -280,6 +302,21 @@ impl SacConfig {
                 reward scale 5 is ent_coef = 0.2)"
                     .into(),
             );
+        }
+        if self.use_sde && self.variant == Variant::V1 {
+            return bad("use_sde (state-dependent exploration) is for SAC v2: set variant = \"v2\" or use_sde = false".into());
+        }
+        if !self.log_std_init.is_finite() {
+            return bad(format!(
+                "log_std_init must be finite, got {}",
+                self.log_std_init
+            ));
+        }
+        if !(self.clip_mean.is_finite() && self.clip_mean >= 0.0) {
+            return bad(format!(
+                "clip_mean must be non-negative (0 turns the clip off), got {}",
+                self.clip_mean
+            ));
         }
         let (lo, hi) = (self.log_std_min, self.log_std_max);
         if lo.is_nan() || hi.is_nan() || lo >= hi {

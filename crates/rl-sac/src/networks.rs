@@ -2,7 +2,7 @@
 //! discrete SAC, the Q-networks, and SAC v1's value network. Every network is an `rl_nn::Mlp`
 //! with ReLU hidden layers and PyTorch's default initialization.
 
-use candle_core::{D, Tensor};
+use candle_core::{D, DType, Device, Tensor, Var};
 use rl_math::SeededRng;
 use rl_math::distributions::{Categorical, LogStdBounds, TanhGaussian};
 use rl_nn::{Activation, Init, Mlp, ParamStore, Trace};
@@ -22,11 +22,25 @@ fn sizes(input: usize, net_arch: &[usize], output: usize) -> Vec<usize> {
 /// and the raw `log σ(s)` (`[B, 2·act_dim]`, mean first). Equivalent to SB3's two linear heads on a
 /// shared trunk: the same function class and, with PyTorch's default initialization (both heads
 /// have the trunk's width as fan-in), the same initial distribution.
+///
+/// With gSDE ([`Actor::new_sde`]) the network's output is the mean alone (`[B, act_dim]`, clipped
+/// to `±clip_mean`), and the noise comes from its last hidden features and a learned
+/// `[features, act_dim]` log-std `actor.log_std` (SB3's `Actor` with `use_sde=True`).
 #[derive(Debug, Clone)]
 pub struct Actor {
     net: Mlp,
     act_dim: usize,
     bounds: LogStdBounds,
+    sde: Option<SdeHead>,
+}
+
+/// The gSDE half of an [`Actor`]: its learned log-std and the clip of the mean.
+#[derive(Debug, Clone)]
+pub struct SdeHead {
+    /// `log σ`, `[features, act_dim]` (the actor's parameter `actor.log_std`).
+    pub log_std: Var,
+    /// The mean is clipped to `[−clip_mean, clip_mean]` (0: not clipped).
+    pub clip_mean: f64,
 }
 
 impl Actor {
@@ -45,6 +59,48 @@ impl Actor {
             net,
             act_dim,
             bounds,
+            sde: None,
+        })
+    }
+
+    /// Builds a gSDE actor's parameters in `store`: the mean network `actor.0…` and the log-std
+    /// `actor.log_std` (`[last hidden width, act_dim]`, every entry `log_std_init`).
+    pub fn new_sde(
+        store: &mut ParamStore,
+        obs_dim: usize,
+        act_dim: usize,
+        net_arch: &[usize],
+        log_std_init: f64,
+        clip_mean: f64,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
+        let sizes = sizes(obs_dim, net_arch, act_dim);
+        let net = Mlp::new(store, "actor", &sizes, Activation::Relu, false, INIT, rng)?;
+        let features = sizes[sizes.len() - 2];
+        let init = (Tensor::ones((features, act_dim), DType::F64, &Device::Cpu)? * log_std_init)?;
+        let log_std = store.insert("actor.log_std", &init)?;
+        Ok(Self {
+            net,
+            act_dim,
+            bounds: LogStdBounds::Clamp {
+                min: f64::NEG_INFINITY,
+                max: f64::INFINITY,
+            },
+            sde: Some(SdeHead { log_std, clip_mean }),
+        })
+    }
+
+    /// The gSDE head, if this actor explores with gSDE.
+    pub fn sde(&self) -> Option<&SdeHead> {
+        self.sde.as_ref()
+    }
+
+    /// A gSDE actor's mean from the network's output `[B, act_dim]`: clipped to `±clip_mean`
+    /// (SB3's `Hardtanh`; its gradient is zero outside the range). The output itself otherwise.
+    pub fn sde_mean(&self, out: &Tensor) -> Result<Tensor> {
+        Ok(match &self.sde {
+            Some(h) if h.clip_mean > 0.0 => out.clamp(-h.clip_mean, h.clip_mean)?,
+            _ => out.clone(),
         })
     }
 
@@ -53,8 +109,16 @@ impl Actor {
         &self.net
     }
 
-    /// `(μ, raw log σ)` from the network's output `[B, 2·act_dim]`.
+    /// `(μ, raw log σ)` from the network's output `[B, 2·act_dim]` (not for a gSDE actor, whose
+    /// output is the mean alone and whose `σ` depends on its features: see
+    /// `rl_math::distributions::Gsde`).
     pub fn heads(&self, out: &Tensor) -> Result<(Tensor, Tensor)> {
+        if self.sde.is_some() {
+            return Err(crate::SacError::from(rl_nn::AgentError::Internal {
+                learner: "SAC",
+                what: "a gSDE actor has no log-std head".into(),
+            }));
+        }
         let d = self.act_dim;
         Ok((out.narrow(D::Minus1, 0, d)?, out.narrow(D::Minus1, d, d)?))
     }

@@ -17,5 +17,25 @@ pub const PRESETS: Presets = Presets::new(
         ),
         ("CartPole-v1", include_str!("../configs/cartpole-v1.toml")),
         ("Acrobot-v1", include_str!("../configs/acrobot-v1.toml")),
+        (
+            "MountainCarContinuous-v0",
+            include_str!("../configs/mountaincarcontinuous-v0.toml"),
+        ),
+        (
+            "HalfCheetah-v5",
+            include_str!("../configs/halfcheetah-v5.toml"),
+        ),
+        ("Hopper-v5", include_str!("../configs/hopper-v5.toml")),
+        ("Walker2d-v5", include_str!("../configs/walker2d-v5.toml")),
+        ("Ant-v5", include_str!("../configs/ant-v5.toml")),
+        ("Humanoid-v5", include_str!("../configs/humanoid-v5.toml")),
+        (
+            "HalfCheetah-v5-sac-v1",
+            include_str!("../configs/halfcheetah-v5-sac-v1.toml"),
+        ),
+        (
+            "Hopper-v5-sac-v1",
+            include_str!("../configs/hopper-v5-sac-v1.toml"),
+        ),
     ],
 );

@@ -37,7 +37,8 @@ pub struct StepReport {
 /// SAC's training loop, as Stable-Baselines3 runs it:
 ///
 /// 1. until `learning_starts` steps, act uniformly at random (in `[-1, 1]^d`, or over the discrete
-///    actions), then sample from the policy;
+///    actions), then sample from the policy (with gSDE, `tanh(μ + z θ_ε)` with an exploration
+///    matrix drawn at the start of each `train_freq` phase and every `sde_sample_freq` steps);
 /// 2. step the environment (a box action space through `RescaleAction`, so `[-1, 1]` maps onto its
 ///    bounds) and store the transition with the policy's action and the true next observation
 ///    (also on truncation);
@@ -184,7 +185,19 @@ impl<E: Env> SacTrainer<E> {
             self.counters.started = true;
         }
         let t = self.counters.num_timesteps;
-        let action = if t < config.learning_starts {
+        let warmup = t < config.learning_starts && !(config.use_sde && config.use_sde_at_warmup);
+        // gSDE: a new exploration matrix at the start of each collection phase (`train_freq`
+        // steps) and every `sde_sample_freq` steps within one (SB3's `collect_rollouts`).
+        let phase_step = t % config.train_freq;
+        if config.use_sde
+            && !warmup
+            && (phase_step == 0
+                || (config.sde_sample_freq > 0
+                    && phase_step.is_multiple_of(config.sde_sample_freq as u64)))
+        {
+            self.agent.reset_noise()?;
+        }
+        let action = if warmup {
             match self.agent.action_spec() {
                 ActionSpec::Continuous { dim } => OwnedAction::Continuous(
                     (0..dim)

@@ -20,6 +20,7 @@
 
 use candle_core::{DType, Tensor, Var};
 use rl_buffer::ReplayBatch;
+use rl_math::distributions::Gsde;
 use rl_math::optim::Optimizer;
 use rl_nn::Trace;
 
@@ -43,10 +44,13 @@ pub struct CriticHalf {
     pub grads: Vec<Option<Tensor>>,
 }
 
-/// A reparameterized policy sample at the actor's output: the leaf the output was turned into,
-/// the actor's trace (for its backward pass), `ã` and `log π(ã|s)` (functions of the leaf).
+/// A reparameterized policy sample at the actor's output: the leaf the output was turned into
+/// (and, with gSDE, the features'), the actor's trace (for its backward pass), `ã` and
+/// `log π(ã|s)` (functions of the leaves).
 pub(crate) struct PolicySample {
     pub(crate) out_leaf: Var,
+    /// gSDE: the last hidden features as a leaf (the noise and the variance read them).
+    pub(crate) features_leaf: Option<Var>,
     pub(crate) trace: Trace,
     pub(crate) action: Tensor,
     pub(crate) log_prob: Tensor,
@@ -75,15 +79,21 @@ impl Sac {
         let place = move || format!("gradient step {step_number}");
         let alpha = self.alpha()?;
         let actor = self.gaussian()?.clone();
-        let eps_pi = self.noise(&batch.obs)?;
-        let eps_next = self.noise(&batch.obs)?;
+        // gSDE draws one exploration matrix per gradient step, read by both samples (SB3's
+        // `reset_noise()` before each step).
+        let (eps_pi, eps_next) = if let Some(head) = actor.sde() {
+            let eps = self.noise_of_shape(head.log_std.dims2()?)?;
+            (eps.clone(), eps)
+        } else {
+            (self.noise(&batch.obs)?, self.noise(&batch.obs)?)
+        };
 
         // A fresh ã = tanh(μ + σ ε) at s, differentiable in the actor's output only (a leaf),
         // and a' ~ π(·|s') for step 2 (independent: forked on the workers).
         let (policy, (next_a, next_log_prob)) = both(
             &self.workers,
             || self.sample_policy(&actor, &batch.obs, &eps_pi),
-            || Ok(actor.dist_detached(&batch.next_obs)?.rsample(&eps_next)?),
+            || sample_next(&actor, &batch.next_obs, &eps_next),
         )?;
 
         // 1. Temperature, eq. (18).
@@ -143,7 +153,12 @@ impl Sac {
     /// Standard-normal noise `[B, act_dim]` from the agent's generator (or the next tensor given
     /// to `set_update_noise`).
     pub(crate) fn noise(&mut self, obs: &Tensor) -> Result<Tensor> {
-        let shape = [obs.dim(0)?, self.action.size()];
+        self.noise_of_shape((obs.dim(0)?, self.action.size()))
+    }
+
+    /// Standard-normal noise of `shape` from the agent's generator (or `set_update_noise`).
+    pub(crate) fn noise_of_shape(&mut self, (rows, cols): (usize, usize)) -> Result<Tensor> {
+        let shape = [rows, cols];
         let dtype = self.actor_params.dtype();
         match self.noise.pop() {
             Some(eps) if eps.dims() == shape => Ok(eps.to_dtype(dtype)?),
@@ -158,7 +173,9 @@ impl Sac {
         }
     }
 
-    /// The actor at `obs`, kept for its backward pass, and `ã`, `log π(ã|s)` from noise `eps`.
+    /// The actor at `obs`, kept for its backward pass, and `ã`, `log π(ã|s)` from noise `eps`
+    /// (`[B, act_dim]`; with gSDE the exploration matrix's `[features, act_dim]` noise, the matrix
+    /// `ε ⊙ exp(log_std)` differentiable in `log_std`).
     pub(crate) fn sample_policy(
         &self,
         actor: &Actor,
@@ -167,9 +184,29 @@ impl Sac {
     ) -> Result<PolicySample> {
         let (out, trace) = actor.net().forward_traced(obs)?;
         let out_leaf = Var::from_tensor(&out)?;
+        if let Some(head) = actor.sde() {
+            // gSDE learns its features: they are a leaf too, and log_std is the parameter.
+            let features_leaf = Var::from_tensor(last_features(&trace)?)?;
+            let log_std = head.log_std.as_tensor();
+            let matrix = Gsde::exploration_matrix(log_std, eps)?;
+            let (action, log_prob) = Gsde::squashed_rsample(
+                &actor.sde_mean(out_leaf.as_tensor())?,
+                features_leaf.as_tensor(),
+                log_std,
+                &matrix,
+            )?;
+            return Ok(PolicySample {
+                out_leaf,
+                features_leaf: Some(features_leaf),
+                trace,
+                action,
+                log_prob,
+            });
+        }
         let (action, log_prob) = actor.dist_from_output(out_leaf.as_tensor())?.rsample(eps)?;
         Ok(PolicySample {
             out_leaf,
+            features_leaf: None,
             trace,
             action,
             log_prob,
@@ -261,24 +298,34 @@ impl Sac {
             }
         })?;
         let outs: Vec<(Tensor, Trace)> = outs.into_iter().flatten().collect();
-        let pi = actor.dist_from_output(policy.out_leaf.as_tensor())?;
-        let (mean, bounded_log_std) = (pi.mean(), pi.log_std());
+        // The Gaussian's heads (μ, bounded log σ) for SAC v1's regularizer; a gSDE actor (v2
+        // only) has none.
+        let pi = match actor.sde() {
+            None => Some(actor.dist_from_output(policy.out_leaf.as_tensor())?),
+            Some(_) => None,
+        };
         // The loss value, with the papers' formulas.
-        let loss = match which {
-            ActorCritic::Min => actor_loss(
+        let loss = match (which, &pi) {
+            (ActorCritic::Min, _) => actor_loss(
                 &policy.log_prob.detach(),
                 &outs[0].0,
                 &outs.last().unwrap_or(&outs[0]).0,
                 alpha,
             )?,
-            ActorCritic::First => actor_loss_v1(
+            (ActorCritic::First, Some(pi)) => actor_loss_v1(
                 &policy.log_prob.detach(),
                 &outs[0].0,
                 alpha,
-                &mean.detach(),
-                &bounded_log_std.detach(),
+                &pi.mean().detach(),
+                &pi.log_std().detach(),
                 regularization,
             )?,
+            (ActorCritic::First, None) => {
+                return Err(SacError::from(AgentError::Internal {
+                    learner: "SAC",
+                    what: "SAC v1 with a gSDE actor".into(),
+                }));
+            }
         };
         let loss = scalar(&loss)?;
         // ∂J_π/∂Q_j: −1/B where critic j is the one the loss reads.
@@ -309,32 +356,83 @@ impl Sac {
             &policy.action,
             &grad_action,
             alpha,
-            Some((mean, bounded_log_std, regularization)),
+            pi.as_ref()
+                .map(|pi| (pi.mean(), pi.log_std(), regularization)),
         )?;
-        let grad_out = surrogate
-            .backward()?
+        let mut leaf_grads = surrogate.backward()?;
+        let missing = |what: &str| {
+            SacError::from(AgentError::Internal {
+                learner: "SAC",
+                what: format!("no gradient at the actor's {what}"),
+            })
+        };
+        let grad_out = leaf_grads
             .remove(&policy.out_leaf)
-            .ok_or_else(|| {
-                SacError::from(AgentError::Internal {
-                    learner: "SAC",
-                    what: "no gradient at the actor's output".into(),
-                })
-            })?;
+            .ok_or_else(|| missing("output"))?;
         // The hidden layers' weight and input gradients forked on the workers (bit-identical to
         // the sequential pass).
-        let grads = actor
-            .net()
-            .backward_split(
-                &policy.trace,
-                &grad_out,
-                true,
-                false,
-                16 * 1024,
-                &self.workers,
-            )?
-            .params;
+        let (min_size, workers) = (16 * 1024, &self.workers);
+        let grads = match (&policy.features_leaf, actor.sde()) {
+            (Some(features), Some(head)) => {
+                let grad_features = leaf_grads
+                    .remove(features)
+                    .ok_or_else(|| missing("features"))?;
+                let grad_log_std = leaf_grads
+                    .remove(head.log_std.as_tensor())
+                    .ok_or_else(|| missing("log_std"))?;
+                let mut grads = actor
+                    .net()
+                    .backward_with_features(
+                        &policy.trace,
+                        &grad_out,
+                        &grad_features,
+                        true,
+                        false,
+                        min_size,
+                        workers,
+                    )?
+                    .params;
+                // actor.log_std comes after the network's layers in the actor's store.
+                grads.push(Some(grad_log_std));
+                grads
+            }
+            _ => {
+                actor
+                    .net()
+                    .backward_split(&policy.trace, &grad_out, true, false, min_size, workers)?
+                    .params
+            }
+        };
         Ok((loss, grads))
     }
+}
+
+/// `a' ~ π(·|s')` and `log π(a'|s')` without autograd (the critics' target): noise `eps` as
+/// [`Sac::sample_policy`]'s.
+fn sample_next(actor: &Actor, next_obs: &Tensor, eps: &Tensor) -> Result<(Tensor, Tensor)> {
+    let Some(head) = actor.sde() else {
+        return Ok(actor.dist_detached(next_obs)?.rsample(eps)?);
+    };
+    let (out, trace) = actor.net().forward_traced(next_obs)?;
+    let log_std = head.log_std.as_tensor().detach();
+    let matrix = Gsde::exploration_matrix(&log_std, eps)?;
+    let (a, log_prob) = Gsde::squashed_rsample(
+        &actor.sde_mean(&out)?,
+        last_features(&trace)?,
+        &log_std,
+        &matrix,
+    )?;
+    Ok((a.detach(), log_prob.detach()))
+}
+
+/// The actor's last hidden features from its trace.
+fn last_features(trace: &Trace) -> Result<&Tensor> {
+    trace.last_features().ok_or_else(|| {
+        SacError::from(AgentError::Internal {
+            learner: "SAC",
+            what: "an actor trace without features".into(),
+        })
+    })
 }
 
 /// `value` if finite, else the error naming `what` and where.

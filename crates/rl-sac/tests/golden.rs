@@ -3,7 +3,8 @@
 //! transitions, the noise, and the update written from the papers with autograd and
 //! `torch.optim.Adam` in float64: SAC v2 in SB3's order (temperature, critics, actor, Polyak),
 //! SAC v1 (value, critics and actor from the same parameters, then the value target's Polyak), and
-//! discrete SAC. The agent here, in f64 from the same numbers, must end with every parameter
+//! discrete SAC, and SAC v2 with gSDE (clipped mean, learned `[features, actions]` log-std, one
+//! reparameterized exploration matrix per step, features learned). The agent here, in f64 from the same numbers, must end with every parameter
 //! (actor, critics, targets, value network, log α) within 1e-9 of PyTorch's, relative to each
 //! tensor's largest value, and report the same losses.
 
@@ -68,6 +69,10 @@ fn config(c: &Value) -> SacConfig {
     }
     if let Some(ratio) = c["target_entropy_ratio"].as_f64() {
         config.target_entropy_ratio = ratio;
+    }
+    if let Some(use_sde) = c["use_sde"].as_bool() {
+        config.use_sde = use_sde;
+        config.clip_mean = f("clip_mean");
     }
     config
 }
@@ -145,11 +150,16 @@ fn one_update_of_each_variant_equals_pytorch() {
             terminated: f32_tensor(&batch["terminated"], &[b]),
             truncated: f32_tensor(&batch["truncated"], &[b]),
         };
+        // Each draw is [B, act_dim], or gSDE's exploration-matrix noise [features, act_dim].
+        let noise_shape = match case.get("noise_shape") {
+            Some(shape) => floats(shape).iter().map(|&x| x as usize).collect(),
+            None => vec![b, act_dim],
+        };
         let noise = case["noise"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|eps| f32_tensor(eps, &[b, act_dim]))
+            .map(|eps| f32_tensor(eps, &noise_shape))
             .collect();
         sac.set_update_noise(noise);
         let m = sac.update(&replay).unwrap();
