@@ -199,8 +199,7 @@ impl DiagGaussian {
 
 /// Generalized state-dependent exploration (gSDE; Raffin, Kober and Stulp 2021, "Smooth
 /// Exploration for Robotic Reinforcement Learning", section 3; SB3's
-/// `StateDependentNoiseDistribution` with `full_std=True`, `use_expln=False`,
-/// `learn_features=False`).
+/// `StateDependentNoiseDistribution` with `full_std=True`, `use_expln=False`).
 ///
 /// The noise is a linear function of the policy's last hidden features `z(s)` (`[B, L]`): an
 /// exploration matrix `θ_ε` (`[L, D]`, entries `θ_ε[l, d] ~ N(0, σ[l, d]²)` with `σ = exp(log_std)`,
@@ -211,9 +210,11 @@ impl DiagGaussian {
 /// Var[a_d | s] = Σ_l z_l(s)² σ[l, d]²        (+ 1e-6, SB3's ε, inside the square root)
 /// ```
 ///
-/// whose log-probability and entropy are those of [`DiagGaussian`] with [`Gsde::log_std`] as its
-/// `[B, D]` log standard deviation. The features enter the variance detached: the variance's
-/// gradient reaches `log_std` only.
+/// On-policy learners (PPO, A2C: SB3's `learn_features=False`) use it through
+/// [`Gsde::log_std`]: the log-probability and entropy are those of [`DiagGaussian`] with that
+/// `[B, D]` log standard deviation, the features entering detached (the variance's gradient
+/// reaches `log_std` only). SAC (`learn_features=True`, squashed) uses
+/// [`Gsde::squashed_rsample`], where the features are differentiated too.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gsde;
 
@@ -247,9 +248,15 @@ impl Gsde {
                 "gSDE features have {lf} columns, log_std {l} rows ({l} x {d})"
             )));
         }
-        let var = crate::matmul(&features.detach().sqr()?, &(log_std * 2.0)?.exp()?)?
-            .affine(1.0, Self::EPSILON)?;
-        Ok((var.log()? * 0.5)?)
+        Ok((Self::variance(&features.detach(), log_std)?.log()? * 0.5)?)
+    }
+
+    /// `Σ_l z_l² exp(2 log_std[l, d]) + ε`, `[B, D]`, differentiable in both.
+    fn variance(features: &Tensor, log_std: &Tensor) -> Result<Tensor> {
+        Ok(
+            crate::matmul(&features.sqr()?, &(log_std * 2.0)?.exp()?)?
+                .affine(1.0, Self::EPSILON)?,
+        )
     }
 
     /// `n` exploration matrices `θ_ε` (`[n, L, D]`), entries `N(0, exp(log_std)²)`, from `rng`.
@@ -321,8 +328,7 @@ impl Gsde {
                 mean.dims()
             )));
         }
-        let var = crate::matmul(&features.sqr()?, &(log_std * 2.0)?.exp()?)?
-            .affine(1.0, Self::EPSILON)?;
+        let var = Self::variance(features, log_std)?;
         let noise = crate::matmul(features, matrix)?;
         let u = (mean + &noise)?;
         // log N(u; μ, σ) = −½ (u − μ)²/σ² − ½ log σ² − ½ log 2π, with u − μ the noise.

@@ -291,7 +291,8 @@ impl Mlp {
     /// layer's activations ([`Trace::last_features`]) directly, as a gSDE policy that learns its
     /// noise features does: `grad_features = ∂L/∂z` (`[B, sizes[n − 1]]`) is added to the
     /// gradient that reaches those activations through the output layer. With no hidden layer the
-    /// features are the input and `grad_features` adds to `∂L/∂x` only.
+    /// features are the input: `grad_features` adds to `∂L/∂x` (when asked for) and to no
+    /// parameter's gradient.
     #[allow(
         clippy::too_many_arguments,
         reason = "backward_split's arguments and the one extra gradient"
@@ -332,7 +333,6 @@ impl Mlp {
         workers: &crate::Workers,
     ) -> Result<MlpGrads> {
         let n = self.layers.len();
-        let input = input || (n == 1 && grad_features.is_some());
         if trace.inputs.len() != n {
             return Err(NnError::Invalid(format!(
                 "a trace of {} layers for a network of {n}",
@@ -375,6 +375,7 @@ impl Mlp {
                 }
             }
             if i + 1 == n
+                && (i > 0 || input)
                 && let Some(gf) = grad_features
             {
                 // g is now ∂L/∂z through the output layer; the loss's direct term joins it.

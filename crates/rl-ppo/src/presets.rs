@@ -14,5 +14,13 @@ pub const PRESETS: Presets = Presets::new(
             "MountainCarContinuous-v0",
             include_str!("../configs/mountaincarcontinuous-v0.toml"),
         ),
+        (
+            "HalfCheetah-v5",
+            include_str!("../configs/halfcheetah-v5.toml"),
+        ),
+        ("Hopper-v5", include_str!("../configs/hopper-v5.toml")),
+        ("Walker2d-v5", include_str!("../configs/walker2d-v5.toml")),
+        ("Ant-v5", include_str!("../configs/ant-v5.toml")),
+        ("Humanoid-v5", include_str!("../configs/humanoid-v5.toml")),
     ],
 );

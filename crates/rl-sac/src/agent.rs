@@ -468,24 +468,20 @@ impl Sac {
         rl_nn::ops::check_batch(obs, self.obs_dim, "observations")?;
         let obs = &obs.to_dtype(self.actor_params.dtype())?;
         if let Some(actor) = self.actor().filter(|a| a.sde().is_some()).cloned() {
-            let (out, trace) = actor.net().forward_traced(obs)?;
-            let mean = actor.sde_mean(&out)?;
+            let (mean, features, _) = actor.sde_forward(obs)?;
             let u = if deterministic {
                 mean
             } else {
                 if self.exploration.is_none() {
                     self.reset_noise()?;
                 }
-                let features = trace.last_features().ok_or_else(|| {
+                let w = self.exploration.as_ref().ok_or_else(|| {
                     SacError::from(AgentError::Internal {
                         learner: "SAC",
-                        what: "a gSDE actor without features".into(),
+                        what: "no gSDE exploration matrix after drawing one".into(),
                     })
                 })?;
-                match &self.exploration {
-                    Some(w) => (mean + rl_math::matmul(features, w)?)?,
-                    None => mean,
-                }
+                (mean + rl_math::matmul(&features, w)?)?
             };
             return Ok(u.tanh()?.to_dtype(DType::F32)?);
         }
@@ -699,9 +695,17 @@ impl Sac {
     fn restore(&mut self, dir: &Path, saved: SavedSac) -> Result<()> {
         let tensors = read_tensors(&dir.join(MODEL_FILE), &self.device)?;
         self.load_parameters(&tensors)?;
-        self.exploration = match tensors.get(EXPLORATION) {
-            Some(w) => Some(w.to_dtype(self.actor_params.dtype())?),
-            None => None,
+        self.exploration = match (tensors.get(EXPLORATION), self.actor().and_then(|a| a.sde())) {
+            (Some(w), Some(head)) if w.dims() == head.log_std.dims() => {
+                Some(w.to_dtype(self.actor_params.dtype())?)
+            }
+            (Some(w), _) => {
+                return Err(SacError::from(AgentError::Checkpoint(format!(
+                    "its gSDE exploration matrix is {:?}, this agent's actor has no gSDE log-std of that shape",
+                    w.dims()
+                ))));
+            }
+            (None, _) => None,
         };
         for (name, step) in &saved.optimizer_steps {
             let state =

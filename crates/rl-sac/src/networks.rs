@@ -95,6 +95,24 @@ impl Actor {
         self.sde.as_ref()
     }
 
+    /// A gSDE actor at `obs` without autograd: the clipped mean `[B, act_dim]`, the last hidden
+    /// features `[B, L]` the noise is built on, and the network's trace.
+    pub fn sde_forward(&self, obs: &Tensor) -> Result<(Tensor, Tensor, Trace)> {
+        let (out, trace) = self.net.forward_traced(obs)?;
+        let features = Self::features(&trace)?.clone();
+        Ok((self.sde_mean(&out)?, features, trace))
+    }
+
+    /// The last hidden features of a trace of this actor's network.
+    pub fn features(trace: &Trace) -> Result<&Tensor> {
+        trace.last_features().ok_or_else(|| {
+            crate::SacError::from(rl_nn::AgentError::Internal {
+                learner: "SAC",
+                what: "an actor trace without features".into(),
+            })
+        })
+    }
+
     /// A gSDE actor's mean from the network's output `[B, act_dim]`: clipped to `±clip_mean`
     /// (SB3's `Hardtanh`; its gradient is zero outside the range). The output itself otherwise.
     pub fn sde_mean(&self, out: &Tensor) -> Result<Tensor> {

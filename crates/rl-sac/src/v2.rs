@@ -186,7 +186,7 @@ impl Sac {
         let out_leaf = Var::from_tensor(&out)?;
         if let Some(head) = actor.sde() {
             // gSDE learns its features: they are a leaf too, and log_std is the parameter.
-            let features_leaf = Var::from_tensor(last_features(&trace)?)?;
+            let features_leaf = Var::from_tensor(Actor::features(&trace)?)?;
             let log_std = head.log_std.as_tensor();
             let matrix = Gsde::exploration_matrix(log_std, eps)?;
             let (action, log_prob) = Gsde::squashed_rsample(
@@ -252,8 +252,9 @@ impl Sac {
         })
     }
 
-    /// Eq. (7) at observations `obs` with noise `eps` (`ã = tanh(μ + σ ε)`) and temperature
-    /// `alpha`, through the current critics: the loss and the actor's parameter gradients.
+    /// Eq. (7) at observations `obs` with noise `eps` (`[B, act_dim]`, `ã = tanh(μ + σ ε)`; with
+    /// gSDE `[features, act_dim]`, the exploration matrix's noise) and temperature `alpha`,
+    /// through the current critics: the loss and the actor's parameter gradients.
     pub fn actor_gradients(
         &self,
         obs: &Tensor,
@@ -413,26 +414,11 @@ fn sample_next(actor: &Actor, next_obs: &Tensor, eps: &Tensor) -> Result<(Tensor
     let Some(head) = actor.sde() else {
         return Ok(actor.dist_detached(next_obs)?.rsample(eps)?);
     };
-    let (out, trace) = actor.net().forward_traced(next_obs)?;
+    let (mean, features, _) = actor.sde_forward(next_obs)?;
     let log_std = head.log_std.as_tensor().detach();
     let matrix = Gsde::exploration_matrix(&log_std, eps)?;
-    let (a, log_prob) = Gsde::squashed_rsample(
-        &actor.sde_mean(&out)?,
-        last_features(&trace)?,
-        &log_std,
-        &matrix,
-    )?;
+    let (a, log_prob) = Gsde::squashed_rsample(&mean, &features, &log_std, &matrix)?;
     Ok((a.detach(), log_prob.detach()))
-}
-
-/// The actor's last hidden features from its trace.
-fn last_features(trace: &Trace) -> Result<&Tensor> {
-    trace.last_features().ok_or_else(|| {
-        SacError::from(AgentError::Internal {
-            learner: "SAC",
-            what: "an actor trace without features".into(),
-        })
-    })
 }
 
 /// `value` if finite, else the error naming `what` and where.

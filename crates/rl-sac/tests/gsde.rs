@@ -112,3 +112,57 @@ fn gsde_without_continuous_actions_or_with_sac_v1_is_refused() {
     let err = SacConfig::from_toml("[sac]\nuse_sde = true\nclip_mean = -1.0").unwrap_err();
     assert!(err.to_string().contains("clip_mean"), "{err}");
 }
+
+/// The first `n` actions the trainer stored.
+fn stored_actions(trainer: &SacTrainer<rl_envs::BoxedEnv>, n: usize) -> Vec<f32> {
+    let idx: Vec<usize> = (0..n).collect();
+    let batch = trainer.buffer().gather(&idx, &Device::Cpu).unwrap();
+    batch.actions.flatten_all().unwrap().to_vec1().unwrap()
+}
+
+fn mean_step(a: &[f32]) -> f32 {
+    a.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f32>() / (a.len() - 1) as f32
+}
+
+/// Before `learning_starts` the trainer explores uniformly, or with gSDE's smooth noise when
+/// `use_sde_at_warmup`: one matrix for a phase makes neighbouring actions close, where uniform
+/// draws jump by about 2/3 on average.
+#[test]
+fn use_sde_at_warmup_explores_smoothly_before_learning_starts() {
+    let make_trainer = |at_warmup: bool| {
+        let env = make("MountainCarContinuous-v0").unwrap();
+        let config = SacConfig {
+            learning_starts: 1_000,
+            use_sde_at_warmup: at_warmup,
+            ..sde()
+        };
+        let agent = Sac::for_env(config, &env, &Device::Cpu, 1).unwrap();
+        let mut trainer = SacTrainer::new(agent, env, 1).unwrap();
+        assert!(
+            run(&mut trainer, 16).is_empty(),
+            "no updates during warm-up"
+        );
+        stored_actions(&trainer, 16)
+    };
+    let (smooth, uniform) = (make_trainer(true), make_trainer(false));
+    assert!(mean_step(&smooth) < 0.05, "{smooth:?}");
+    assert!(mean_step(&uniform) > 0.3, "{uniform:?}");
+}
+
+/// With no hidden layer the noise is built on the observation itself (SB3's identity
+/// `latent_pi`): the log-std is `[obs_dim, act_dim]` and training runs.
+#[test]
+fn gsde_without_hidden_layers_builds_its_noise_on_the_observation() {
+    let env = make("MountainCarContinuous-v0").unwrap();
+    let config = SacConfig {
+        net_arch: vec![],
+        ..sde()
+    };
+    let agent = Sac::for_env(config, &env, &Device::Cpu, 2).unwrap();
+    let (actor, _, _) = agent.params();
+    assert_eq!(actor.get("actor.log_std").unwrap().dims(), [2, 1]);
+    let mut trainer = SacTrainer::new(agent, env, 2).unwrap();
+    let updates = run(&mut trainer, 64);
+    assert_eq!(updates.len(), 4 * 4);
+    assert!(updates.iter().all(|m| m.actor_loss.is_finite()));
+}
