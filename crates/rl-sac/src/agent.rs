@@ -446,17 +446,15 @@ impl Sac {
     /// [`SacTrainer`](crate::SacTrainer) calls it at the start of every collection phase and
     /// every `sde_sample_freq` steps). Without gSDE it does nothing.
     pub fn reset_noise(&mut self) -> Result<()> {
-        let Some(head) = self.actor().and_then(|a| a.sde()) else {
+        let Some(log_std) = self
+            .actor()
+            .and_then(|a| a.sde())
+            .map(|h| h.log_std.as_tensor().clone())
+        else {
             return Ok(());
         };
-        let log_std = head.log_std.as_tensor().detach();
-        let eps = self
-            .rng
-            .normal(log_std.dims(), DType::F32, &self.device)?
-            .to_dtype(log_std.dtype())?;
-        self.exploration = Some(rl_math::distributions::Gsde::exploration_matrix(
-            &log_std, &eps,
-        )?);
+        let matrices = rl_math::distributions::Gsde::sample_matrices(&log_std, 1, &mut self.rng)?;
+        self.exploration = Some(matrices.squeeze(0)?);
         Ok(())
     }
 

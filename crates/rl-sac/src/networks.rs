@@ -30,8 +30,16 @@ fn sizes(input: usize, net_arch: &[usize], output: usize) -> Vec<usize> {
 pub struct Actor {
     net: Mlp,
     act_dim: usize,
-    bounds: LogStdBounds,
-    sde: Option<SdeHead>,
+    head: Head,
+}
+
+/// How the actor's Gaussian gets its standard deviation.
+#[derive(Debug, Clone)]
+enum Head {
+    /// A second output head `log σ(s)`, kept in range by the bounds.
+    LogStd(LogStdBounds),
+    /// gSDE: a learned `[features, act_dim]` log-std and a clipped mean.
+    Sde(SdeHead),
 }
 
 /// The gSDE half of an [`Actor`]: its learned log-std and the clip of the mean.
@@ -58,8 +66,7 @@ impl Actor {
         Ok(Self {
             net,
             act_dim,
-            bounds,
-            sde: None,
+            head: Head::LogStd(bounds),
         })
     }
 
@@ -82,17 +89,16 @@ impl Actor {
         Ok(Self {
             net,
             act_dim,
-            bounds: LogStdBounds::Clamp {
-                min: f64::NEG_INFINITY,
-                max: f64::INFINITY,
-            },
-            sde: Some(SdeHead { log_std, clip_mean }),
+            head: Head::Sde(SdeHead { log_std, clip_mean }),
         })
     }
 
     /// The gSDE head, if this actor explores with gSDE.
     pub fn sde(&self) -> Option<&SdeHead> {
-        self.sde.as_ref()
+        match &self.head {
+            Head::Sde(h) => Some(h),
+            Head::LogStd(_) => None,
+        }
     }
 
     /// A gSDE actor at `obs` without autograd: the clipped mean `[B, act_dim]`, the last hidden
@@ -116,7 +122,7 @@ impl Actor {
     /// A gSDE actor's mean from the network's output `[B, act_dim]`: clipped to `±clip_mean`
     /// (SB3's `Hardtanh`; its gradient is zero outside the range). The output itself otherwise.
     pub fn sde_mean(&self, out: &Tensor) -> Result<Tensor> {
-        Ok(match &self.sde {
+        Ok(match self.sde() {
             Some(h) if h.clip_mean > 0.0 => out.clamp(-h.clip_mean, h.clip_mean)?,
             _ => out.clone(),
         })
@@ -131,20 +137,26 @@ impl Actor {
     /// output is the mean alone and whose `σ` depends on its features: see
     /// `rl_math::distributions::Gsde`).
     pub fn heads(&self, out: &Tensor) -> Result<(Tensor, Tensor)> {
-        if self.sde.is_some() {
-            return Err(crate::SacError::from(rl_nn::AgentError::Internal {
-                learner: "SAC",
-                what: "a gSDE actor has no log-std head".into(),
-            }));
-        }
+        self.bounds()?;
         let d = self.act_dim;
         Ok((out.narrow(D::Minus1, 0, d)?, out.narrow(D::Minus1, d, d)?))
+    }
+
+    /// The log-std head's bounds, or the error saying a gSDE actor has no such head.
+    fn bounds(&self) -> Result<LogStdBounds> {
+        match &self.head {
+            Head::LogStd(bounds) => Ok(*bounds),
+            Head::Sde(_) => Err(crate::SacError::from(rl_nn::AgentError::Internal {
+                learner: "SAC",
+                what: "a gSDE actor has no log-std head".into(),
+            })),
+        }
     }
 
     /// The tanh-Gaussian for the network's output `[B, 2·act_dim]`.
     pub fn dist_from_output(&self, out: &Tensor) -> Result<TanhGaussian> {
         let (mean, log_std) = self.heads(out)?;
-        Ok(TanhGaussian::new(&mean, &log_std, self.bounds)?)
+        Ok(TanhGaussian::new(&mean, &log_std, self.bounds()?)?)
     }
 
     /// The policy's distribution for a batch of observations `[B, obs_dim]`, differentiable in
