@@ -15,6 +15,10 @@ pub const PRESETS: Presets = Presets::new(
         ),
         ("Pendulum-v1", include_str!("../configs/pendulum-v1.toml")),
         (
+            "HalfCheetah-v5",
+            include_str!("../configs/halfcheetah-v5.toml"),
+        ),
+        (
             "CartPole-v1-td-actor-critic",
             include_str!("../configs/cartpole-v1-td-actor-critic.toml"),
         ),
