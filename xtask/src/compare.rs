@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use rl_runner::compare::{RunCurves, compare_gif, compare_plot, groups};
 use rl_runner::parse_device;
+use rl_runner::stats::{iqm, iqm_interval, median};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -56,11 +57,7 @@ pub(crate) fn run(args: &CompareArgs) -> Result<()> {
             .filter_map(|m| m.final_eval().map(|e| e.1))
             .collect();
         if finals.len() > 1 {
-            let (mean, std) = rl_runner::logs::mean_std(&finals);
-            println!(
-                "{name}: final eval {mean:.1} ± {std:.1} over {} seeds",
-                finals.len()
-            );
+            println!("{name}: {}", seed_summary(&finals));
         }
     }
     println!("plot: {}", args.out.display());
@@ -74,6 +71,19 @@ pub(crate) fn run(args: &CompareArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Final returns over seeds as the regression report gives them: mean ± std, median, and the IQM
+/// with its 95% bootstrap interval (the same resamples and seed as `cargo xtask regress`).
+fn seed_summary(finals: &[f64]) -> String {
+    let (mean, std) = rl_runner::logs::mean_std(finals);
+    let (low, high) = iqm_interval(&[finals.to_vec()], 0.95, crate::regress::BOOTSTRAP_REPS, 0);
+    format!(
+        "final eval {mean:.1} ± {std:.1} over {} seeds; median {:.1}, IQM {:.1} [{low:.1}, {high:.1}]",
+        finals.len(),
+        median(finals),
+        iqm(finals)
+    )
 }
 
 /// Whether `--gif` was asked for.
@@ -90,4 +100,20 @@ pub(crate) fn envs(args: &CompareArgs) -> Vec<String> {
         .iter()
         .filter_map(|d| crate::train::env_of_run(d))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seed_summary;
+
+    #[test]
+    fn the_seed_summary_gives_median_and_iqm_like_the_regression_report() {
+        // Five seeds: the IQM drops one from each end (the mean of 2, 3 and 4).
+        let line = seed_summary(&[1.0, 2.0, 3.0, 4.0, 100.0]);
+        assert!(line.starts_with("final eval 22.0 ± "), "{line}");
+        assert!(
+            line.contains("over 5 seeds; median 3.0, IQM 3.0 ["),
+            "{line}"
+        );
+    }
 }

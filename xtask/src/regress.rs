@@ -169,7 +169,7 @@ struct Verdict {
 }
 
 /// Bootstrap resamples for the IQM's interval (rliable's default is 50 000).
-const BOOTSTRAP_REPS: usize = 50_000;
+pub(crate) const BOOTSTRAP_REPS: usize = 50_000;
 
 /// Seeds of `n` that must reach the threshold: 90%, rounded up (9 of 10, 1 of 1, 3 of 3).
 fn seeds_needed(n: usize) -> usize {

@@ -37,7 +37,8 @@
 //! - every switch the paper ablates is a key: `trust_region`, `bias_correction`,
 //!   `correction_term` (`c`), `delta` (`δ`), `replay_ratio`;
 //! - [`presets`]: rl-baselines-zoo's settings for CartPole-v1, Acrobot-v1 and MountainCar-v0,
-//!   and the project's for Pendulum-v1 (continuous).
+//!   the project's for Pendulum-v1 (continuous), and PFRL's MuJoCo settings for HalfCheetah-v5
+//!   and Hopper-v5 (continuous; the envs come from `rl-mujoco`).
 //!
 //! The gradients with respect to the policy's statistics, the projection and their push through
 //! the network are computed explicitly (candle keeps no gradients of intermediate tensors). The

@@ -15,5 +15,10 @@ pub const PRESETS: Presets = Presets::new(
             include_str!("../configs/mountaincar-v0.toml"),
         ),
         ("Pendulum-v1", include_str!("../configs/pendulum-v1.toml")),
+        (
+            "HalfCheetah-v5",
+            include_str!("../configs/halfcheetah-v5.toml"),
+        ),
+        ("Hopper-v5", include_str!("../configs/hopper-v5.toml")),
     ],
 );
