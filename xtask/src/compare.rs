@@ -73,8 +73,8 @@ pub(crate) fn run(args: &CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// Final returns over seeds as the regression report gives them: mean ± std, median, and the IQM
-/// with its 95% bootstrap interval (the same resamples and seed as `cargo xtask regress`).
+/// Final returns over seeds: mean ± std, and the median and IQM with its 95% bootstrap interval
+/// as the regression report gives them (the same resamples and seed as `cargo xtask regress`).
 fn seed_summary(finals: &[f64]) -> String {
     let (mean, std) = rl_runner::logs::mean_std(finals);
     let (low, high) = iqm_interval(&[finals.to_vec()], 0.95, crate::regress::BOOTSTRAP_REPS, 0);

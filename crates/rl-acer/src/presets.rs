@@ -1,6 +1,6 @@
 //! The configurations this crate ships (rl-baselines-zoo's `acer.yml` for Stable-Baselines 2
-//! where it has one), embedded so they work from any directory. Each has a `[run]` and an
-//! `[acer]` table.
+//! where it has one; PFRL's continuous ACER settings for the MuJoCo tasks), embedded so they work
+//! from any directory. Each has a `[run]` and an `[acer]` table.
 
 use rl_nn::config::Presets;
 
