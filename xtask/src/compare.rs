@@ -91,6 +91,11 @@ pub(crate) fn wants_gif(args: &CompareArgs) -> bool {
     args.gif.is_some()
 }
 
+/// The device `compare --gif` asks for.
+pub(crate) fn device(args: &CompareArgs) -> &str {
+    &args.device
+}
+
 /// The environments `--gif` runs episodes of (none without it: the plot reads files only).
 pub(crate) fn envs(args: &CompareArgs) -> Vec<String> {
     if args.gif.is_none() {

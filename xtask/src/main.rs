@@ -22,6 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod compare;
+mod cuda;
 mod gymnasium;
 mod mujoco;
 mod python;
@@ -69,6 +70,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run `cargo ARGS...` with a CUDA compiler at hand (yours, or NVIDIA's fetched from PyPI on
+    /// first use), e.g. `cargo xtask with-cuda build -p xtask --features cuda`; with no ARGS,
+    /// print the environment variables.
+    WithCuda {
+        /// The cargo command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 /// Whether the command draws episodes (`--gif`).
@@ -91,8 +100,21 @@ fn envs(command: &Command) -> Vec<String> {
         Command::Bench(args) => bench::envs(args),
         Command::Regress(args) => regress::envs(args),
         Command::Compare(args) => compare::envs(args),
-        Command::WithMujoco { .. } | Command::WithGymnasium { .. } => Vec::new(),
+        Command::WithMujoco { .. } | Command::WithGymnasium { .. } | Command::WithCuda { .. } => {
+            Vec::new()
+        }
     }
+}
+
+/// Whether the command asks for a CUDA device.
+fn wants_cuda(command: &Command) -> bool {
+    let device = match command {
+        Command::Train(args) => train::device_of_train(args),
+        Command::Eval(args) => train::device_of_eval(args),
+        Command::Compare(args) => compare::device(args),
+        _ => "cpu",
+    };
+    device == "cuda"
 }
 
 /// The workspace's root folder (xtask's parent).
@@ -101,17 +123,41 @@ fn workspace_root() -> std::path::PathBuf {
     xtask.parent().unwrap_or(xtask).to_path_buf()
 }
 
+/// Before building CUDA for a command that needs it: an error unless `driver` finds the NVIDIA
+/// driver's library, which a CUDA build links and does not start without.
+fn cuda_runs_here(
+    needed: rerun::Parts,
+    built: rerun::Parts,
+    driver: impl FnOnce() -> bool,
+) -> anyhow::Result<()> {
+    if needed.cuda && !built.cuda && !driver() {
+        anyhow::bail!(
+            "--device cuda: this machine has no NVIDIA driver (no libcuda.so.1 where the loader looks), so it has no CUDA GPU to run on; use --device cpu (docs/cuda.md)"
+        );
+    }
+    Ok(())
+}
+
+/// The one part `set` turns on.
+fn part(set: impl FnOnce(&mut rerun::Parts)) -> rerun::Parts {
+    let mut parts = rerun::Parts::default();
+    set(&mut parts);
+    parts
+}
+
 fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command;
     let envs = envs(&command);
-    let mujoco = envs.iter().any(|e| mujoco::is_mujoco(e));
-    let gymnasium = envs.iter().any(|e| rl_gymnasium::is_bridged(e));
-    if (mujoco && !cfg!(feature = "mujoco")) || (gymnasium && !cfg!(feature = "gymnasium")) {
+    let needed = rerun::Parts {
+        mujoco: envs.iter().any(|e| mujoco::is_mujoco(e)),
+        gymnasium: envs.iter().any(|e| rl_gymnasium::is_bridged(e)),
+        cuda: wants_cuda(&command),
+    };
+    let built = rerun::Parts::built();
+    cuda_runs_here(needed, built, || cuda::driver_dir().is_some())?;
+    if !needed.within(built) {
         // This build lacks a part the command needs: run it from one that has it.
-        return rerun::with(
-            mujoco || cfg!(feature = "mujoco"),
-            gymnasium || cfg!(feature = "gymnasium"),
-        );
+        return rerun::with(needed.union(built));
     }
     #[cfg(feature = "mujoco")]
     rl_mujoco::register()?;
@@ -124,7 +170,34 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Regress(args) => regress::run(&args),
         Command::Compare(args) => compare::run(&args),
-        Command::WithMujoco { args } => rerun::cargo_with(&args, true, false),
-        Command::WithGymnasium { args } => rerun::cargo_with(&args, false, true),
+        Command::WithMujoco { args } => rerun::cargo_with(&args, part(|p| p.mujoco = true)),
+        Command::WithGymnasium { args } => rerun::cargo_with(&args, part(|p| p.gymnasium = true)),
+        Command::WithCuda { args } => rerun::cargo_with(&args, part(|p| p.cuda = true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuda_without_a_driver_is_refused_before_building() {
+        let cuda = part(|p| p.cuda = true);
+        let err = cuda_runs_here(cuda, rerun::Parts::default(), || false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no NVIDIA driver"), "{err}");
+        assert!(cuda_runs_here(cuda, rerun::Parts::default(), || true).is_ok());
+        // A CUDA build asked for it reports Candle's own error instead (`device: CUDA device 0`).
+        assert!(cuda_runs_here(cuda, cuda, || false).is_ok());
+        assert!(cuda_runs_here(rerun::Parts::default(), rerun::Parts::default(), || false).is_ok());
+    }
+
+    #[test]
+    fn device_cuda_asks_for_the_cuda_part() {
+        let cli = Cli::parse_from(["cargo xtask", "train", "sac", "--device", "cuda"]);
+        assert!(wants_cuda(&cli.command));
+        let cli = Cli::parse_from(["cargo xtask", "train", "sac"]);
+        assert!(!wants_cuda(&cli.command));
     }
 }

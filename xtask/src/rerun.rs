@@ -1,9 +1,9 @@
 //! Re-running `cargo xtask` (or any cargo command) with the optional parts a command needs:
-//! MuJoCo (`mujoco.rs`) and the Python bridge (`gymnasium.rs`).
+//! MuJoCo (`mujoco.rs`), the Python bridge (`gymnasium.rs`) and CUDA (`cuda.rs`).
 
 #![allow(
     clippy::print_stdout,
-    reason = "with-mujoco / with-gymnasium print the environment variables"
+    reason = "with-mujoco / with-gymnasium / with-cuda print the environment variables"
 )]
 
 use std::ffi::OsString;
@@ -14,30 +14,81 @@ use anyhow::{Context, Result, bail};
 /// Set in the re-run process, so it never re-runs itself again.
 const GUARD: &str = "RL_XTASK_RERUN";
 
-/// `cmd` with what the parts need: MuJoCo's library, the bridge's Python.
-fn prepare(cmd: &mut Command, mujoco: bool, gymnasium: bool) -> Result<()> {
-    if mujoco {
+/// The optional parts of a build, each a feature of xtask.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Parts {
+    /// MuJoCo's library (`mujoco`).
+    pub(crate) mujoco: bool,
+    /// The Python bridge's interpreter (`gymnasium`).
+    pub(crate) gymnasium: bool,
+    /// A CUDA compiler (`cuda`).
+    pub(crate) cuda: bool,
+}
+
+impl Parts {
+    /// The parts this build was compiled with.
+    pub(crate) fn built() -> Self {
+        Self {
+            mujoco: cfg!(feature = "mujoco"),
+            gymnasium: cfg!(feature = "gymnasium"),
+            cuda: cfg!(feature = "cuda"),
+        }
+    }
+
+    /// Both sets' parts.
+    pub(crate) fn union(self, other: Self) -> Self {
+        Self {
+            mujoco: self.mujoco || other.mujoco,
+            gymnasium: self.gymnasium || other.gymnasium,
+            cuda: self.cuda || other.cuda,
+        }
+    }
+
+    /// Whether every part of `self` is in `other`.
+    pub(crate) fn within(self, other: Self) -> bool {
+        (!self.mujoco || other.mujoco)
+            && (!self.gymnasium || other.gymnasium)
+            && (!self.cuda || other.cuda)
+    }
+
+    fn features(self) -> Vec<&'static str> {
+        [
+            ("mujoco", self.mujoco),
+            ("gymnasium", self.gymnasium),
+            ("cuda", self.cuda),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| *f)
+        .collect()
+    }
+}
+
+/// `cmd` with what the parts need: MuJoCo's library, the bridge's Python, a CUDA toolkit (with
+/// the libraries when the command `link`s).
+fn prepare(cmd: &mut Command, parts: Parts, link: bool) -> Result<()> {
+    if parts.mujoco {
         crate::mujoco::with_library(cmd, &crate::mujoco::library_dir()?);
     }
-    if gymnasium {
+    if parts.gymnasium {
         crate::gymnasium::with_python(cmd, &crate::gymnasium::venv()?);
+    }
+    if parts.cuda {
+        crate::cuda::with_toolkit(cmd, &crate::cuda::toolkit(link)?);
     }
     Ok(())
 }
 
 /// Re-runs this `cargo xtask` command built with the features of the parts it needs, and exits
 /// with its status.
-pub(crate) fn with(mujoco: bool, gymnasium: bool) -> Result<()> {
+pub(crate) fn with(parts: Parts) -> Result<()> {
+    let features = parts.features();
     if std::env::var_os(GUARD).is_some() {
         bail!(
-            "cargo xtask was re-run with its optional parts but still lacks one: build it with `--features mujoco,gymnasium`"
+            "cargo xtask was re-run with its optional parts but still lacks one: build it with `--features {}`",
+            features.join(",")
         );
     }
-    let features: Vec<&str> = [("mujoco", mujoco), ("gymnasium", gymnasium)]
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(f, _)| *f)
-        .collect();
     let mut cmd = Command::new(cargo());
     cmd.args(["run", "--quiet", "--package", "xtask", "--features"])
         .arg(features.join(","))
@@ -45,15 +96,15 @@ pub(crate) fn with(mujoco: bool, gymnasium: bool) -> Result<()> {
         .args(std::env::args_os().skip(1))
         .env(GUARD, "1")
         .current_dir(std::env::current_dir()?);
-    prepare(&mut cmd, mujoco, gymnasium)?;
+    prepare(&mut cmd, parts, true)?;
     exit_like(&mut cmd)
 }
 
 /// Runs `cargo ARGS...` with the parts available (`cargo xtask with-mujoco test -p rl-mujoco
 /// --features native`), and exits with its status; with no ARGS, prints the variables.
-pub(crate) fn cargo_with(args: &[OsString], mujoco: bool, gymnasium: bool) -> Result<()> {
+pub(crate) fn cargo_with(args: &[OsString], parts: Parts) -> Result<()> {
     let mut cmd = Command::new(cargo());
-    prepare(&mut cmd, mujoco, gymnasium)?;
+    prepare(&mut cmd, parts, crate::cuda::links(args))?;
     if args.is_empty() {
         for (k, v) in cmd.get_envs() {
             if let Some(v) = v {

@@ -123,6 +123,16 @@ pub(crate) fn eval_dir(args: &EvalArgs) -> &std::path::Path {
     &args.run_dir
 }
 
+/// The device `train` asks for.
+pub(crate) fn device_of_train(args: &TrainArgs) -> &str {
+    &args.device
+}
+
+/// The device `eval` asks for.
+pub(crate) fn device_of_eval(args: &EvalArgs) -> &str {
+    &args.device
+}
+
 pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
     let device = parse_device(&args.device)?;
     let options = TrainOptions {

@@ -510,7 +510,7 @@ pub fn parse_device(name: &str) -> Result<Device> {
             Device::new_metal(0).map_err(|e| RunError::Device(format!("Metal device 0: {e}")))
         }
         "cuda" | "metal" => Err(RunError::Device(format!(
-            "this build has no {name} support: rebuild with `--features {name}` (cargo xtask --features ...)"
+            "this build has no {name} support: build it with the `{name}` feature of rl-runner (cargo xtask turns on xtask's for --device {name})"
         ))),
         other => Err(RunError::Device(format!(
             "unknown device {other:?}: use cpu, cuda or metal"

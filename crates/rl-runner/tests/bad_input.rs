@@ -460,6 +460,13 @@ fn unknown_names_and_existing_folders() {
         rl_runner::parse_device("tpu").unwrap_err(),
         &["tpu"],
     );
+    if !cfg!(feature = "cuda") {
+        expect(
+            "cuda asked of a build without the cuda feature",
+            rl_runner::parse_device("cuda").unwrap_err(),
+            &["no cuda support", "`cuda` feature"],
+        );
+    }
 
     let out = dir.path().join("run");
     std::fs::create_dir_all(&out).unwrap();

@@ -295,7 +295,7 @@ impl Sac {
             noise: Vec::new(),
             exploration: None,
             updates: 0,
-            workers: default_workers(),
+            workers: default_workers(device),
         })
     }
 
@@ -385,12 +385,14 @@ impl Sac {
     /// input gradients) run on worker threads kept for the agent's life, one per core (the
     /// default when the machine has more than one) or one after the other on the calling thread. The results
     /// are bit-identical either way. The matrix products themselves stay on one thread
-    /// ([`rl_math::matmul`]), whatever `RAYON_NUM_THREADS` says (docs/performance.md).
+    /// ([`rl_math::matmul`]), whatever `RAYON_NUM_THREADS` says (docs/performance.md). On a
+    /// GPU the update stays on the calling thread whatever `parallel` says: Candle gives each
+    /// thread its own CUDA stream and does not order one stream's kernels after another's.
     ///
     /// # Errors
     /// If the operating system refuses the worker threads.
     pub fn set_parallel(&mut self, parallel: bool) -> Result<()> {
-        self.workers = if parallel {
+        self.workers = if parallel && self.device.is_cpu() {
             // At least two, even on one core: asked for, the forks run on two threads.
             let per_core = Workers::per_core()?;
             if per_core.threads() > 1 {
@@ -796,8 +798,11 @@ pub(crate) fn finite(what: &str, loss: &Tensor, place: &dyn Fn() -> String) -> R
 /// [`Workers::per_core`] (on 2 cores, SAC v2 updates per second: 350 with them and
 /// single-threaded matrix products, 280 with them and candle's threaded ones, 130–135 sequential
 /// with candle's threaded ones; docs/performance.md), or sequential if the threads cannot be
-/// started.
-fn default_workers() -> Workers {
+/// started, and always on a GPU (see [`Sac::set_parallel`]).
+fn default_workers(device: &Device) -> Workers {
+    if !device.is_cpu() {
+        return Workers::sequential();
+    }
     Workers::per_core().unwrap_or_else(|_| Workers::sequential())
 }
 

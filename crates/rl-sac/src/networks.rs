@@ -2,7 +2,7 @@
 //! discrete SAC, the Q-networks, and SAC v1's value network. Every network is an `rl_nn::Mlp`
 //! with ReLU hidden layers and PyTorch's default initialization.
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{D, Tensor, Var};
 use rl_math::SeededRng;
 use rl_math::distributions::{Categorical, LogStdBounds, TanhGaussian};
 use rl_nn::{Activation, Init, Mlp, ParamStore, Trace};
@@ -84,7 +84,7 @@ impl Actor {
         let sizes = sizes(obs_dim, net_arch, act_dim);
         let net = Mlp::new(store, "actor", &sizes, Activation::Relu, false, INIT, rng)?;
         let features = sizes[sizes.len() - 2];
-        let init = (Tensor::ones((features, act_dim), DType::F64, &Device::Cpu)? * log_std_init)?;
+        let init = Tensor::full(log_std_init, (features, act_dim), store.device())?;
         let log_std = store.insert("actor.log_std", &init)?;
         Ok(Self {
             net,
