@@ -29,8 +29,10 @@ const WHEELS: [&str; 5] = [
 ];
 
 /// The GPU generation Candle's kernels are compiled for when `CUDA_COMPUTE_CAP` is unset and no
-/// `nvidia-smi` can say (Candle's build asks it): 8.0, Ampere, whose PTX every later GPU
-/// (Hopper's H100/H200, Blackwell) compiles on load.
+/// `nvidia-smi` can say (Candle's build asks it; a machine without a GPU, where the build is
+/// only checked or carried elsewhere): 8.0, Ampere. The kernels the learners use are PTX, which
+/// later GPUs compile on load; Candle's quantized-matmul kernels are machine code for 8.x only,
+/// so set `CUDA_COMPUTE_CAP` to the GPU a carried build will run on.
 pub(crate) const DEFAULT_COMPUTE_CAP: &str = "80";
 
 /// NVIDIA's wheels of the libraries a CUDA build links (through cudarc): cuBLAS, cuRAND and
@@ -66,6 +68,15 @@ pub(crate) fn toolkit(link: bool) -> Result<Toolkit> {
     if runs("nvcc", &["--version"]) {
         return Ok(Toolkit::Users(None));
     }
+    // Refused before a long build whose programs could not run here (checking is fine).
+    if link
+        && let Some(major) = driver_major()
+        && major < MIN_DRIVER
+    {
+        bail!(
+            "this machine's NVIDIA driver is {major}, older than CUDA {VERSION} needs ({MIN_DRIVER} or newer): install a CUDA toolkit your driver supports (nvidia-smi's \"CUDA Version\") and set CUDA_HOME to it (docs/cuda.md)"
+        );
+    }
     let root = crate::mujoco::target_dir().join("cuda").join(VERSION);
     let compiler = root.join("compiler");
     if !compiler.join("bin").join("nvcc").is_file() {
@@ -87,11 +98,31 @@ pub(crate) fn toolkit(link: bool) -> Result<Toolkit> {
     })
 }
 
-/// Whether a cargo command (`build`, `check`, ...) links binaries.
+/// The oldest NVIDIA driver series that runs CUDA [`VERSION`] programs.
+const MIN_DRIVER: u32 = 580;
+
+/// The major version of the machine's NVIDIA driver, as `nvidia-smi` reports it; `None` without
+/// one (a machine without a GPU, which only compiles).
+fn driver_major() -> Option<u32> {
+    let out = Command::new("nvidia-smi")
+        .args(["--query-gpu=driver_version", "--format=csv,noheader"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().next()?.trim().split('.').next()?.parse().ok()
+}
+
+/// Whether a cargo command line (`build ...`, `+nightly check ...`) links binaries: everything
+/// but checking, linting, documenting and inspecting does. With no command (`with-cuda` alone
+/// prints the variables) nothing is built.
 pub(crate) fn links(cargo_args: &[std::ffi::OsString]) -> bool {
+    let command = cargo_args
+        .iter()
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('+') && !a.starts_with('-'));
     !matches!(
-        cargo_args.first().and_then(|a| a.to_str()),
-        Some("check" | "clippy" | "doc" | "fmt" | "metadata" | "tree")
+        command,
+        None | Some("check" | "c" | "clippy" | "doc" | "d" | "fmt" | "metadata" | "tree")
     )
 }
 
@@ -102,10 +133,17 @@ pub(crate) fn driver_dir() -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("LD_LIBRARY_PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    if let Ok(out) = Command::new("ldconfig").arg("-p").output() {
+    // `ldconfig` is in /sbin, which a user's PATH may lack.
+    let cache = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"]
+        .iter()
+        .find_map(|p| Command::new(p).arg("-p").output().ok());
+    if let Some(out) = cache {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // `\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so.1`; the
+            // 32-bit one (`(libc6)`) is not this program's.
             if let Some((name, path)) = line.trim().split_once(" => ")
                 && name.starts_with("libcuda.so.1 ")
+                && name.contains("x86-64")
                 && let Some(parent) = Path::new(path).parent()
             {
                 dirs.push(parent.to_path_buf());
@@ -142,6 +180,7 @@ fn check_home(var: &str, dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
+/// Whether `program args` starts and exits with success.
 fn runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
@@ -158,11 +197,22 @@ fn fetch(root: &Path, wheels: &[&str], what: &str, marker: &str) -> Result<()> {
             "fetching NVIDIA's CUDA {what} is implemented for x86-64 Linux only: install a CUDA toolkit and set CUDA_HOME (docs/cuda.md)"
         );
     }
-    let python = crate::python::with_pip()?;
+    let python = crate::python::with_pip().map_err(|_| {
+        anyhow::anyhow!(
+            "fetching NVIDIA's CUDA {what} needs the machine's Python with pip, but neither `python3 -m pip` nor `python -m pip` works here: install Python 3 with pip (Debian/Ubuntu: apt install python3-pip), or set CUDA_HOME to a CUDA toolkit you have (docs/cuda.md)"
+        )
+    })?;
     let parent = root.parent().context("cache folder")?;
     std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
+    // Earlier fetches that were interrupted (Ctrl-C during the download) left their temporary
+    // folders: hundreds of MB each.
+    let stale = format!(".{what}-");
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&stale) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
     let tmp = parent.join(format!(".{what}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| tmp.display().to_string())?;
     eprintln!(
         "CUDA {VERSION}: fetching NVIDIA's {what} wheels with {python} -m pip (once; cached in {})",
@@ -222,7 +272,14 @@ for name in os.listdir(lib) if os.path.isdir(lib) else []:
         .status()
         .context("extracting the wheels")?;
     let _ = std::fs::remove_dir_all(&wheel_dir);
-    if !status.success() || !tmp.join(marker).exists() {
+    if !status.success() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        bail!(
+            "extracting NVIDIA's CUDA {VERSION} {what} wheels into {} failed ({status}; disk full?)",
+            tmp.display()
+        );
+    }
+    if !tmp.join(marker).exists() {
         let _ = std::fs::remove_dir_all(&tmp);
         bail!("NVIDIA's CUDA {VERSION} {what} wheels hold no {marker}");
     }
@@ -248,6 +305,13 @@ pub(crate) fn with_toolkit(cmd: &mut Command, toolkit: &Toolkit) {
         Toolkit::Users(Some(root)) => {
             prepend(cmd, "PATH", &[root.join("bin")]);
             cmd.env("CUDA_HOME", root);
+            // A toolkit outside the loader's configuration (a .run or conda install).
+            libs.extend(
+                ["lib64", "lib", "targets/x86_64-linux/lib"]
+                    .iter()
+                    .map(|l| root.join(l))
+                    .filter(|d| d.is_dir()),
+            );
         }
         Toolkit::Fetched {
             compiler,
@@ -271,9 +335,15 @@ pub(crate) fn with_toolkit(cmd: &mut Command, toolkit: &Toolkit) {
     }
 }
 
+/// Puts `dirs` in front of `var`'s value for `cmd`: the value already set on `cmd` (by another
+/// part, such as MuJoCo's library on `LD_LIBRARY_PATH`), else this process's.
 fn prepend(cmd: &mut Command, var: &str, dirs: &[PathBuf]) {
     let mut paths = dirs.to_vec();
-    if let Some(old) = std::env::var_os(var) {
+    let set = cmd
+        .get_envs()
+        .find(|(k, _)| *k == std::ffi::OsStr::new(var))
+        .and_then(|(_, v)| v.map(|v| v.to_os_string()));
+    if let Some(old) = set.or_else(|| std::env::var_os(var)) {
         paths.extend(std::env::split_paths(&old));
     }
     if let Ok(joined) = std::env::join_paths(paths) {
@@ -304,6 +374,21 @@ mod tests {
         assert!(!super::links(&args(&["clippy", "--features", "cuda"])));
         assert!(super::links(&args(&["build", "-p", "xtask"])));
         assert!(super::links(&args(&["test"])));
-        assert!(super::links(&args(&[])));
+        assert!(!super::links(&args(&["+nightly", "--locked", "check"])));
+        assert!(super::links(&args(&["--locked", "run", "-p", "xtask"])));
+        assert!(!super::links(&args(&[])));
+    }
+
+    #[test]
+    fn what_another_part_put_on_a_path_is_kept() {
+        let mut cmd = std::process::Command::new("true");
+        cmd.env("LD_LIBRARY_PATH", "/mujoco/lib");
+        super::prepend(&mut cmd, "LD_LIBRARY_PATH", &["/cuda/lib".into()]);
+        let value = cmd
+            .get_envs()
+            .find(|(k, _)| *k == "LD_LIBRARY_PATH")
+            .and_then(|(_, v)| v)
+            .unwrap();
+        assert_eq!(value, "/cuda/lib:/mujoco/lib");
     }
 }

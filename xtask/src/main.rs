@@ -111,7 +111,8 @@ fn wants_cuda(command: &Command) -> bool {
     let device = match command {
         Command::Train(args) => train::device_of_train(args),
         Command::Eval(args) => train::device_of_eval(args),
-        Command::Compare(args) => compare::device(args),
+        // Without --gif, compare only reads files.
+        Command::Compare(args) if compare::wants_gif(args) => compare::device(args),
         _ => "cpu",
     };
     device == "cuda"

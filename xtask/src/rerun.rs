@@ -51,6 +51,7 @@ impl Parts {
             && (!self.cuda || other.cuda)
     }
 
+    /// The xtask features that turn the parts on.
     fn features(self) -> Vec<&'static str> {
         [
             ("mujoco", self.mujoco),
@@ -87,6 +88,11 @@ pub(crate) fn with(parts: Parts) -> Result<()> {
         bail!(
             "cargo xtask was re-run with its optional parts but still lacks one: build it with `--features {}`",
             features.join(",")
+        );
+    }
+    if parts.cuda && !cfg!(feature = "cuda") {
+        eprintln!(
+            "--device cuda: building xtask with CUDA (the first time compiles Candle's CUDA kernels: half an hour on a 2-core machine; docs/cuda.md)"
         );
     }
     let mut cmd = Command::new(cargo());

@@ -27,7 +27,8 @@ pub(crate) struct TrainArgs {
     /// Seed of every random draw.
     #[arg(long)]
     seed: Option<u64>,
-    /// cpu, cuda or metal (the last two need a build with --features cuda / metal).
+    /// cpu, cuda or metal (for cuda, cargo xtask re-runs itself built with CUDA: docs/cuda.md; metal
+    /// needs --features metal).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Run folder (default: runs/<algo>-<env>-seed<seed>-<unix time>).

@@ -509,9 +509,12 @@ pub fn parse_device(name: &str) -> Result<Device> {
         "metal" if cfg!(feature = "metal") => {
             Device::new_metal(0).map_err(|e| RunError::Device(format!("Metal device 0: {e}")))
         }
-        "cuda" | "metal" => Err(RunError::Device(format!(
-            "this build has no {name} support: build it with the `{name}` feature of rl-runner (cargo xtask turns on xtask's for --device {name})"
-        ))),
+        "cuda" => Err(RunError::Device(
+            "this build has no cuda support: build it with the `cuda` feature of rl-runner (cargo xtask turns on xtask's for --device cuda)".into(),
+        )),
+        "metal" => Err(RunError::Device(
+            "this build has no metal support: build it with the `metal` feature of rl-runner (cargo xtask: --features metal)".into(),
+        )),
         other => Err(RunError::Device(format!(
             "unknown device {other:?}: use cpu, cuda or metal"
         ))),

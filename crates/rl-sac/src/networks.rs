@@ -84,7 +84,8 @@ impl Actor {
         let sizes = sizes(obs_dim, net_arch, act_dim);
         let net = Mlp::new(store, "actor", &sizes, Activation::Relu, false, INIT, rng)?;
         let features = sizes[sizes.len() - 2];
-        let init = Tensor::full(log_std_init, (features, act_dim), store.device())?;
+        let init =
+            (Tensor::ones((features, act_dim), store.dtype(), store.device())? * log_std_init)?;
         let log_std = store.insert("actor.log_std", &init)?;
         Ok(Self {
             net,

@@ -161,7 +161,7 @@ impl Sac {
         let shape = [rows, cols];
         let dtype = self.actor_params.dtype();
         match self.noise.pop() {
-            Some(eps) if eps.dims() == shape => Ok(eps.to_device(&self.device)?.to_dtype(dtype)?),
+            Some(eps) if eps.dims() == shape => Ok(eps.to_dtype(dtype)?.to_device(&self.device)?),
             Some(eps) => Err(SacError::Config(format!(
                 "set_update_noise gave a draw of shape {:?}, this update takes {shape:?}",
                 eps.dims()
