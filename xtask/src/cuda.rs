@@ -219,20 +219,7 @@ fn fetch(root: &Path, wheels: &[&str], what: &str, marker: &str) -> Result<()> {
         root.display()
     );
     let wheel_dir = tmp.join("wheels");
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-        ])
-        .args(wheels)
-        .arg("--dest")
-        .arg(&wheel_dir)
-        .output()
-        .with_context(|| format!("running {python} -m pip download"))?;
+    let out = crate::python::download_wheels(&python, wheels, &wheel_dir)?;
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&tmp);
         bail!(

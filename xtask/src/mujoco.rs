@@ -75,20 +75,8 @@ fn fetch(root: &Path) -> Result<()> {
         root.display()
     );
     let wheel_dir = tmp.join("wheel");
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-        ])
-        .arg(format!("mujoco=={VERSION}"))
-        .arg("--dest")
-        .arg(&wheel_dir)
-        .output()
-        .with_context(|| format!("running {python} -m pip download"))?;
+    let spec = format!("mujoco=={VERSION}");
+    let out = crate::python::download_wheels(&python, &[&spec], &wheel_dir)?;
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&tmp);
         bail!(

@@ -34,6 +34,31 @@ pub(crate) fn python_with_pip(candidates: &[&str]) -> Result<String> {
     )
 }
 
+/// `python -m pip download --no-deps --only-binary=:all: SPECS --dest dest`: the wheels alone,
+/// for cargo xtask to unpack (MuJoCo's library, NVIDIA's CUDA compiler). Its output, so the
+/// caller can say what failed and what to do instead.
+pub(crate) fn download_wheels(
+    python: &str,
+    specs: &[&str],
+    dest: &Path,
+) -> anyhow::Result<std::process::Output> {
+    use anyhow::Context;
+    Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
+        .args(specs)
+        .arg("--dest")
+        .arg(dest)
+        .output()
+        .with_context(|| format!("running {python} -m pip download"))
+}
+
 /// Makes the venv `venv` from `requirements` (`what` it is for, in messages) unless it exists:
 /// made under a temporary name and renamed (`bin/python -m ...` works from a moved venv; only
 /// its console scripts record the old path), so an interrupted install leaves nothing.
