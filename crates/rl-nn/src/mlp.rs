@@ -19,7 +19,7 @@ impl Activation {
     fn apply(self, x: &Tensor) -> Result<Tensor> {
         match self {
             Activation::Relu => crate::ops::relu(x),
-            Activation::Tanh => Ok(x.tanh()?),
+            Activation::Tanh => crate::ops::tanh(x),
         }
     }
 }
@@ -346,7 +346,7 @@ impl Mlp {
                 let y = &trace.outputs[i];
                 g = match self.activation {
                     Activation::Relu => crate::ops::relu_backward(&g, y)?,
-                    Activation::Tanh => (&g * y.sqr()?.affine(-1.0, 1.0)?)?,
+                    Activation::Tanh => crate::ops::tanh_backward(&g, y)?,
                 };
             }
             let layer = &self.layers[i];
