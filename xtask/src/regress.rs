@@ -25,7 +25,8 @@ pub(crate) struct RegressArgs {
     #[command(subcommand)]
     command: Option<RegressCommand>,
     /// `smoke` (short budgets that still catch a broken learner; what CI runs), `full` (every
-    /// classic-control row of the table with its seeds) or `mujoco` (the MuJoCo rows).
+    /// classic-control row of the table with its seeds), `mujoco` (the MuJoCo rows) or
+    /// `gymnasium` (Python Gymnasium envs through the bridge).
     #[arg(long, default_value = "smoke")]
     tier: String,
     /// Only the rows with these names (repeatable).
@@ -211,8 +212,9 @@ fn eval_curve(run_dir: &Path) -> Result<Vec<(f64, f64)>> {
     Ok(points)
 }
 
-/// The tiers of the table: `smoke` (CI), `full` (weekly), `mujoco` (the MuJoCo tasks, scheduled).
-const TIERS: [&str; 3] = ["smoke", "full", "mujoco"];
+/// The tiers of the table: `smoke` (CI), `full` (weekly), `mujoco` (the MuJoCo tasks, scheduled),
+/// `gymnasium` (Python envs through the bridge, scheduled).
+const TIERS: [&str; 4] = ["smoke", "full", "mujoco", "gymnasium"];
 
 /// The table and the rows `args` selects.
 fn selected(args: &RegressArgs) -> Result<(PathBuf, Vec<Row>)> {

@@ -19,6 +19,10 @@ pub const PRESETS: Presets = Presets::new(
             include_str!("../configs/halfcheetah-v5.toml"),
         ),
         (
+            "gymnasium:LunarLander-v3",
+            include_str!("../configs/gymnasium-lunarlander-v3.toml"),
+        ),
+        (
             "CartPole-v1-td-actor-critic",
             include_str!("../configs/cartpole-v1-td-actor-critic.toml"),
         ),

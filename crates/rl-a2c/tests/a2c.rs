@@ -1,5 +1,5 @@
 //! A2C: the loss terms by hand, gradients against autograd, the probes solved, one-step TD
-//! actor-critic advantages, bit-identical reruns and exact resume.
+//! actor-critic advantages, bit-identical reruns and exact resume, every preset parsed.
 
 #![allow(
     clippy::unwrap_used,
@@ -471,4 +471,16 @@ fn gsde_runs_reproduce_resume_and_refuse_bad_settings() {
         matches!(&err, A2cError::Agent(rl_nn::AgentError::UnsupportedEnv(m)) if m.contains("use_sde")),
         "{err}"
     );
+}
+
+#[test]
+fn every_preset_parses() {
+    for name in rl_a2c::presets::PRESETS.names() {
+        A2cConfig::preset(name).unwrap();
+    }
+    // The zoo's LunarLander settings, for the Python bridge's env id.
+    let c = A2cConfig::preset("gymnasium:LunarLander-v3").unwrap();
+    assert_eq!((c.n_envs, c.n_steps, c.gamma), (8, 5, 0.995));
+    assert_eq!((c.learning_rate, c.ent_coef), (0.00083, 0.00001));
+    assert_eq!(c.lr_schedule, LrSchedule::Linear);
 }

@@ -1,13 +1,18 @@
-"""SB3's SAC or A2C on a Gymnasium MuJoCo task with rl-baselines3-zoo's settings, written as a run
-folder that `cargo xtask compare` reads beside ours: issue 22's side-by-side runs, with curves.
+"""SB3's SAC or A2C on a Gymnasium task with rl-baselines3-zoo's settings, written as a run folder
+that `cargo xtask compare` reads beside ours: the side-by-side runs of issues 22 (MuJoCo) and 19
+(Box2D's LunarLander through the Python bridge), with curves.
 
---algo sac: zoo hyperparams/sac.yml, MuJoCo tasks (HalfCheetah, Hopper, Walker2d, Ant):
+--algo sac, MuJoCo tasks (HalfCheetah, Hopper, Walker2d, Ant): zoo hyperparams/sac.yml:
 MlpPolicy, learning_starts 10000, everything else SB3's defaults (lr 3e-4, net_arch [256, 256],
 batch 256, buffer 1e6, tau 0.005, gamma 0.99, train_freq 1, gradient_steps 1, ent_coef 'auto');
 the same as ../shared/anchors/python/sb3_sac_mujoco.py.
---algo a2c: zoo hyperparams/a2c.yml, MuJoCo tasks: `normalize: true` (VecNormalize of
+--algo a2c, MuJoCo tasks: zoo hyperparams/a2c.yml: `normalize: true` (VecNormalize of
 observations and rewards), one env, everything else SB3's A2C defaults; evaluations see
 observations normalized with the training statistics.
+--algo a2c --env LunarLander-v3: zoo a2c.yml for LunarLander-v2: 8 envs, gamma 0.995, n_steps 5,
+learning rate lin_0.00083, ent_coef 1e-5 (crates/rl-a2c/configs/gymnasium-lunarlander-v3.toml).
+LunarLander needs Box2D in the venv (`pip install box2d==2.3.10`, as rl-gymnasium's
+requirements.txt pins it).
 
 Both evaluate every --eval-freq steps like `cargo xtask train` (10 deterministic episodes on a
 separate env, not counted in the training wall time).
@@ -17,7 +22,7 @@ The folder it writes (`--out`): `config.toml` with a `[run]` table (algo "sb3-sa
 JSON line it prints: final evaluation, training wall time without evaluations, versions, load).
 Run it from ../shared/anchors/python with the anchors' venv:
 
-    ~/.cache/rl-anchors-venv/bin/python /path/to/xtask/peers/sb3_mujoco_run.py \
+    ~/.cache/rl-anchors-venv/bin/python /path/to/xtask/peers/sb3_zoo_run.py \
         --algo sac --env Hopper-v5 --timesteps 100000 --seed 0 --out runs/sb3-sac-Hopper-v5-seed0
 """
 import argparse
@@ -98,15 +103,24 @@ def main():
                 if ep is not None:
                     self.episodes += 1
                     episodes_csv.write(f"{self.num_timesteps},{self.episodes},{ep['r']},{ep['l']}\n")
-            if self.num_timesteps % args.eval_freq == 0:
+            # With n envs the step count moves n at a time: evaluate on crossing a multiple.
+            if self.num_timesteps // args.eval_freq > (self.num_timesteps - n_envs) // args.eval_freq:
                 t = time.perf_counter()
                 self.rets = evaluate(self.model, self.num_timesteps)
                 self.eval_s += time.perf_counter() - t
             return True
 
-    env = make_vec_env(args.env, n_envs=1, seed=args.seed)
+    lunar = args.env.startswith("LunarLander")
+    n_envs = 8 if (args.algo == "a2c" and lunar) else 1
+    env = make_vec_env(args.env, n_envs=n_envs, seed=args.seed)
     vecnorm = None
-    if args.algo == "sac":
+    if args.algo == "a2c" and lunar:
+        from stable_baselines3.common.utils import get_linear_fn
+
+        model = A2C("MlpPolicy", env, gamma=0.995, n_steps=5,
+                    learning_rate=get_linear_fn(0.00083, 0.0, 1.0), ent_coef=1e-5,
+                    seed=args.seed, device="cpu", verbose=0)
+    elif args.algo == "sac":
         model = SAC("MlpPolicy", env, learning_starts=10_000, seed=args.seed, device="cpu",
                     verbose=0)
     else:
@@ -123,7 +137,7 @@ def main():
 
     with open(os.path.join(args.out, "config.toml"), "w") as f:
         f.write(
-            f"# Written by xtask/peers/sb3_mujoco_run.py: Stable-Baselines3's {args.algo.upper()}, "
+            f"# Written by xtask/peers/sb3_zoo_run.py: Stable-Baselines3's {args.algo.upper()}, "
             "zoo settings\n"
             f'[run]\nalgo = "sb3-{args.algo}"\nenv = "{args.env}"\nseed = {args.seed}\n'
             f"n_timesteps = {args.timesteps}\neval_freq = {args.eval_freq}\n"
@@ -131,7 +145,7 @@ def main():
         )
     train_s = total_s - log.eval_s
     out = {
-        "bench": "sb3_mujoco_run",
+        "bench": "sb3_zoo_run",
         "algo": args.algo,
         "env": args.env,
         "seed": args.seed,
