@@ -50,7 +50,7 @@ pub fn relu_backward(grad: &Tensor, y: &Tensor) -> Result<Tensor> {
     match grad.device() {
         Device::Cpu if matches!(grad.dtype(), DType::F32 | DType::F64) => Ok(grad
             .contiguous()?
-            .apply_op2_no_bwd(&y.contiguous()?, &ReluGrad)?),
+            .apply_op2_no_bwd(&y.contiguous()?, &GradFromOutput(ReluGrad))?),
         _ => Ok((grad * y.gt(0.0)?.to_dtype(grad.dtype())?)?),
     }
 }
@@ -73,7 +73,7 @@ pub fn tanh_backward(grad: &Tensor, y: &Tensor) -> Result<Tensor> {
     match grad.device() {
         Device::Cpu if matches!(grad.dtype(), DType::F32 | DType::F64) => Ok(grad
             .contiguous()?
-            .apply_op2_no_bwd(&y.contiguous()?, &TanhGrad)?),
+            .apply_op2_no_bwd(&y.contiguous()?, &GradFromOutput(TanhGrad))?),
         _ => Ok((grad * y.sqr()?.affine(-1.0, 1.0)?)?),
     }
 }
@@ -159,44 +159,6 @@ impl CustomOp1 for Relu {
     }
 }
 
-/// `grad · (y > 0)`: ReLU's backward from its output `y`.
-struct ReluGrad;
-
-impl CustomOp2 for ReluGrad {
-    fn name(&self) -> &'static str {
-        "rl-nn-relu-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        grad: &CpuStorage,
-        grad_layout: &Layout,
-        y: &CpuStorage,
-        y_layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let msg = |m: &str| candle_core::Error::Msg(format!("relu backward: {m}"));
-        let (gw, yw) = ("relu backward: gradient", "relu backward: output");
-        let out = match (grad, y) {
-            (CpuStorage::F32(g), CpuStorage::F32(y)) => CpuStorage::F32(
-                contiguous(g, grad_layout, gw)?
-                    .iter()
-                    .zip(contiguous(y, y_layout, yw)?)
-                    .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
-                    .collect(),
-            ),
-            (CpuStorage::F64(g), CpuStorage::F64(y)) => CpuStorage::F64(
-                contiguous(g, grad_layout, gw)?
-                    .iter()
-                    .zip(contiguous(y, y_layout, yw)?)
-                    .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
-                    .collect(),
-            ),
-            _ => return Err(msg("float tensors of one dtype only")),
-        };
-        Ok((out, grad_layout.shape().clone()))
-    }
-}
-
 struct Tanh;
 
 impl CustomOp1 for Tanh {
@@ -232,12 +194,49 @@ impl CustomOp1 for Tanh {
     }
 }
 
-/// `grad · (1 − y²)`: tanh's backward from its output `y`.
+/// An activation's backward from its output `y`, elementwise: `grad · σ'(y)`.
+trait OutputGrad: Send + Sync {
+    /// For messages and candle's op name.
+    const NAME: &'static str;
+    /// One element in f32.
+    fn f32(g: f32, y: f32) -> f32;
+    /// One element in f64.
+    fn f64(g: f64, y: f64) -> f64;
+}
+
+/// ReLU's: `grad · (y > 0)`.
+struct ReluGrad;
+
+impl OutputGrad for ReluGrad {
+    const NAME: &'static str = "relu backward";
+    fn f32(g: f32, y: f32) -> f32 {
+        if y > 0.0 { g } else { 0.0 }
+    }
+    fn f64(g: f64, y: f64) -> f64 {
+        if y > 0.0 { g } else { 0.0 }
+    }
+}
+
+/// tanh's: `grad · (1 − y²)`, rounded as candle's `g * y.sqr().affine(-1, 1)` is (three times).
 struct TanhGrad;
 
-impl CustomOp2 for TanhGrad {
+impl OutputGrad for TanhGrad {
+    const NAME: &'static str = "tanh backward";
+    fn f32(g: f32, y: f32) -> f32 {
+        g * (1.0 - y * y)
+    }
+    fn f64(g: f64, y: f64) -> f64 {
+        g * (1.0 - y * y)
+    }
+}
+
+/// The custom op of an [`OutputGrad`]: one pass over `grad` and `y` (statically dispatched, so
+/// the loop vectorizes).
+struct GradFromOutput<A>(A);
+
+impl<A: OutputGrad> CustomOp2 for GradFromOutput<A> {
     fn name(&self) -> &'static str {
-        "rl-nn-tanh-grad"
+        A::NAME
     }
 
     fn cpu_fwd(
@@ -247,27 +246,30 @@ impl CustomOp2 for TanhGrad {
         y: &CpuStorage,
         y_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (gw, yw) = ("tanh backward: gradient", "tanh backward: output");
-        // `g * (1 - y * y)`: candle's `g * y.sqr().affine(-1, 1)` rounds the same three times.
+        let (gw, yw) = (
+            format!("{}: gradient", A::NAME),
+            format!("{}: output", A::NAME),
+        );
         let out = match (grad, y) {
             (CpuStorage::F32(g), CpuStorage::F32(y)) => CpuStorage::F32(
-                contiguous(g, grad_layout, gw)?
+                contiguous(g, grad_layout, &gw)?
                     .iter()
-                    .zip(contiguous(y, y_layout, yw)?)
-                    .map(|(&g, &y)| g * (1.0 - y * y))
+                    .zip(contiguous(y, y_layout, &yw)?)
+                    .map(|(&g, &y)| A::f32(g, y))
                     .collect(),
             ),
             (CpuStorage::F64(g), CpuStorage::F64(y)) => CpuStorage::F64(
-                contiguous(g, grad_layout, gw)?
+                contiguous(g, grad_layout, &gw)?
                     .iter()
-                    .zip(contiguous(y, y_layout, yw)?)
-                    .map(|(&g, &y)| g * (1.0 - y * y))
+                    .zip(contiguous(y, y_layout, &yw)?)
+                    .map(|(&g, &y)| A::f64(g, y))
                     .collect(),
             ),
             _ => {
-                return Err(candle_core::Error::Msg(
-                    "tanh backward: float tensors of one dtype only".into(),
-                ));
+                return Err(candle_core::Error::Msg(format!(
+                    "{}: float tensors of one dtype only",
+                    A::NAME
+                )));
             }
         };
         Ok((out, grad_layout.shape().clone()))
