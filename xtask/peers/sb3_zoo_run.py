@@ -53,6 +53,11 @@ def main():
     p.add_argument("--eval-episodes", type=int, default=10)
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    lunar = args.env == "LunarLander-v3"
+    if args.env.startswith(("LunarLander", "BipedalWalker", "CarRacing")) and not (
+        lunar and args.algo == "a2c"
+    ):
+        sys.exit(f"no zoo settings here for {args.algo} on {args.env} (see the docstring)")
     torch.set_num_threads(args.threads)
     if os.path.exists(args.out) and os.listdir(args.out):
         sys.exit(f"{args.out} exists and is not empty")
@@ -110,7 +115,6 @@ def main():
                 self.eval_s += time.perf_counter() - t
             return True
 
-    lunar = args.env.startswith("LunarLander")
     n_envs = 8 if (args.algo == "a2c" and lunar) else 1
     env = make_vec_env(args.env, n_envs=n_envs, seed=args.seed)
     vecnorm = None
