@@ -198,6 +198,10 @@ impl CustomOp1 for Tanh {
 trait OutputGrad: Send + Sync {
     /// For messages and candle's op name.
     const NAME: &'static str;
+    /// `NAME` and "gradient", for the error about a non-contiguous gradient.
+    const GRAD: &'static str;
+    /// `NAME` and "output", for the error about a non-contiguous output.
+    const OUT: &'static str;
     /// One element in f32.
     fn f32(g: f32, y: f32) -> f32;
     /// One element in f64.
@@ -209,6 +213,8 @@ struct ReluGrad;
 
 impl OutputGrad for ReluGrad {
     const NAME: &'static str = "relu backward";
+    const GRAD: &'static str = "relu backward: gradient";
+    const OUT: &'static str = "relu backward: output";
     fn f32(g: f32, y: f32) -> f32 {
         if y > 0.0 { g } else { 0.0 }
     }
@@ -222,6 +228,8 @@ struct TanhGrad;
 
 impl OutputGrad for TanhGrad {
     const NAME: &'static str = "tanh backward";
+    const GRAD: &'static str = "tanh backward: gradient";
+    const OUT: &'static str = "tanh backward: output";
     fn f32(g: f32, y: f32) -> f32 {
         g * (1.0 - y * y)
     }
@@ -246,22 +254,19 @@ impl<A: OutputGrad> CustomOp2 for GradFromOutput<A> {
         y: &CpuStorage,
         y_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (gw, yw) = (
-            format!("{}: gradient", A::NAME),
-            format!("{}: output", A::NAME),
-        );
+        let (gw, yw) = (A::GRAD, A::OUT);
         let out = match (grad, y) {
             (CpuStorage::F32(g), CpuStorage::F32(y)) => CpuStorage::F32(
-                contiguous(g, grad_layout, &gw)?
+                contiguous(g, grad_layout, gw)?
                     .iter()
-                    .zip(contiguous(y, y_layout, &yw)?)
+                    .zip(contiguous(y, y_layout, yw)?)
                     .map(|(&g, &y)| A::f32(g, y))
                     .collect(),
             ),
             (CpuStorage::F64(g), CpuStorage::F64(y)) => CpuStorage::F64(
-                contiguous(g, grad_layout, &gw)?
+                contiguous(g, grad_layout, gw)?
                     .iter()
-                    .zip(contiguous(y, y_layout, &yw)?)
+                    .zip(contiguous(y, y_layout, yw)?)
                     .map(|(&g, &y)| A::f64(g, y))
                     .collect(),
             ),
