@@ -11,6 +11,10 @@ observations and rewards), one env, everything else SB3's A2C defaults; evaluati
 observations normalized with the training statistics.
 --algo a2c --env LunarLander-v3: zoo a2c.yml for LunarLander-v2: 8 envs, gamma 0.995, n_steps 5,
 learning rate lin_0.00083, ent_coef 1e-5 (crates/rl-a2c/configs/gymnasium-lunarlander-v3.toml).
+--algo sac --env LunarLanderContinuous-v3: zoo sac.yml for LunarLanderContinuous: learning rate
+lin_7.3e-4, net_arch [400, 300], tau 0.01, learning_starts 10000, SB3's defaults otherwise (batch
+256, buffer 1e6, gamma 0.99, train_freq 1, gradient_steps 1, ent_coef 'auto')
+(crates/rl-sac/configs/gymnasium-lunarlandercontinuous-v3.toml).
 LunarLander needs Box2D in the venv (`pip install box2d==2.3.10`, as rl-gymnasium's
 requirements.txt pins it).
 
@@ -54,8 +58,9 @@ def main():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     lunar = args.env == "LunarLander-v3"
+    lunar_continuous = args.env == "LunarLanderContinuous-v3"
     if args.env.startswith(("LunarLander", "BipedalWalker", "CarRacing")) and not (
-        lunar and args.algo == "a2c"
+        (lunar and args.algo == "a2c") or (lunar_continuous and args.algo == "sac")
     ):
         sys.exit(f"no zoo settings here for {args.algo} on {args.env} (see the docstring)")
     torch.set_num_threads(args.threads)
@@ -123,6 +128,12 @@ def main():
 
         model = A2C("MlpPolicy", env, gamma=0.995, n_steps=5,
                     learning_rate=get_linear_fn(0.00083, 0.0, 1.0), ent_coef=1e-5,
+                    seed=args.seed, device="cpu", verbose=0)
+    elif args.algo == "sac" and lunar_continuous:
+        from stable_baselines3.common.utils import get_linear_fn
+
+        model = SAC("MlpPolicy", env, learning_rate=get_linear_fn(7.3e-4, 0.0, 1.0), tau=0.01,
+                    learning_starts=10_000, policy_kwargs=dict(net_arch=[400, 300]),
                     seed=args.seed, device="cpu", verbose=0)
     elif args.algo == "sac":
         model = SAC("MlpPolicy", env, learning_starts=10_000, seed=args.seed, device="cpu",

@@ -362,6 +362,27 @@ impl Sac {
         self.updates
     }
 
+    /// Sets the learning rate of every optimizer (actor, critics, value network, temperature), as
+    /// SB3's SAC updates them all from one schedule (`SacTrainer` does, under a `linear`
+    /// [`SacConfig::lr_schedule`]).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.actor_opt.set_learning_rate(lr);
+        for opt in &mut self.critic_opts {
+            opt.set_learning_rate(lr);
+        }
+        for opt in [&mut self.value_opt, &mut self.alpha_opt]
+            .into_iter()
+            .flatten()
+        {
+            opt.set_learning_rate(lr);
+        }
+    }
+
+    /// The actor optimizer's current learning rate (all optimizers share it).
+    pub fn learning_rate(&self) -> f64 {
+        self.actor_opt.learning_rate()
+    }
+
     /// The current entropy coefficient α.
     pub fn alpha(&self) -> Result<f64> {
         Ok(match (&self.log_alpha, self.config.ent_coef) {

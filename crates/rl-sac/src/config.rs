@@ -1,5 +1,6 @@
 //! [`SacConfig`]: SAC's hyperparameters, with Stable-Baselines3's names and defaults.
 
+use rl_math::optim::LrSchedule;
 use serde::{Deserialize, Serialize};
 
 use crate::{Result, SacError};
@@ -11,6 +12,10 @@ use crate::{Result, SacError};
 pub struct SacConfig {
     /// Adam learning rate of the actor, the critics and the temperature.
     pub learning_rate: f64,
+    /// `"constant"` (SB3's default) or `"linear"` (rl-baselines3-zoo's `lin_<lr>`): every
+    /// optimizer's rate falls from `learning_rate` to 0 over the run
+    /// (`SacTrainer::set_total_timesteps`, which the runner sets to the run's `n_timesteps`).
+    pub lr_schedule: LrSchedule,
     /// Replay buffer capacity (transitions).
     pub buffer_size: usize,
     /// Environment steps with uniform random actions before learning starts.
@@ -88,6 +93,7 @@ impl Default for SacConfig {
     fn default() -> Self {
         Self {
             learning_rate: 3e-4,
+            lr_schedule: LrSchedule::Constant,
             buffer_size: 1_000_000,
             learning_starts: 100,
             batch_size: 256,

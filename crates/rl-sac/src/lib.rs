@@ -33,7 +33,7 @@
 //! Around them: [`networks`] (tanh-Gaussian and categorical actors, Q-networks, the value
 //! network: 256-256 ReLU MLPs by default); [`losses`] (every loss, one function each, with the
 //! papers' equation numbers); [`Sac`], the agent (`act`, `update`, `save` / `load` of everything
-//! needed to resume); [`SacTrainer`], the off-policy loop (warm-up, replay, schedule) with exact
+//! needed to resume); [`SacTrainer`], the off-policy loop (warm-up, replay, training phases, the learning-rate schedule) with exact
 //! save / resume; [`SacConfig`] (Stable-Baselines3's names and defaults) and [`presets`].
 
 mod agent;
@@ -51,5 +51,6 @@ pub use agent::{Sac, UpdateMetrics, check_env};
 pub use config::SacConfig;
 pub use error::{Result, SacError};
 pub use rl_buffer::ActionSpec;
+pub use rl_math::optim::LrSchedule;
 pub use trainer::{EpisodeEnd, Restored, SacTrainer, StepReport};
 pub use v2::CriticHalf;

@@ -37,5 +37,9 @@ pub const PRESETS: Presets = Presets::new(
             "Hopper-v5-sac-v1",
             include_str!("../configs/hopper-v5-sac-v1.toml"),
         ),
+        (
+            "gymnasium:LunarLanderContinuous-v3",
+            include_str!("../configs/gymnasium-lunarlandercontinuous-v3.toml"),
+        ),
     ],
 );

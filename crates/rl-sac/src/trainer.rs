@@ -6,6 +6,7 @@ use rand::Rng;
 use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
 use rl_envs::wrappers::RescaleAction;
 use rl_envs::{Env, EnvError, OwnedAction};
+use rl_math::optim::LrSchedule;
 use rl_math::{RngState, SeededRng};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,8 @@ pub struct SacTrainer<E: Env> {
     seed: u64,
     counters: Counters,
     obs: Vec<f32>,
+    /// The run's length for the learning-rate schedule (`set_total_timesteps`).
+    total_timesteps: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -144,6 +147,7 @@ impl<E: Env> SacTrainer<E> {
             seed,
             counters: Counters::default(),
             obs: Vec::new(),
+            total_timesteps: None,
         })
     }
 
@@ -170,6 +174,13 @@ impl<E: Env> SacTrainer<E> {
     /// Episodes finished.
     pub fn episodes(&self) -> u64 {
         self.counters.episodes
+    }
+
+    /// The run's length in environment steps, over which a `linear` learning-rate schedule falls
+    /// to 0 (`cargo xtask` and `rl_runner` set it to `n_timesteps`). Without it the rate stays
+    /// at `learning_rate`. A run resumed with another total continues on the new schedule.
+    pub fn set_total_timesteps(&mut self, total: u64) {
+        self.total_timesteps = Some(total);
     }
 
     /// One environment step, and the gradient steps that follow it.
@@ -261,6 +272,13 @@ impl<E: Env> SacTrainer<E> {
         let enough =
             self.buffer.len() as u64 >= config.learning_starts.clamp(1, config.batch_size as u64);
         if n > config.learning_starts && n.is_multiple_of(config.train_freq) && enough {
+            // As SB3 sets it before each training phase: from the steps taken, this one included.
+            if config.lr_schedule != LrSchedule::Constant {
+                let lr = config
+                    .lr_schedule
+                    .rate(config.learning_rate, n, self.total_timesteps);
+                self.agent.set_learning_rate(lr);
+            }
             for _ in 0..config.gradient_steps {
                 let batch =
                     self.buffer

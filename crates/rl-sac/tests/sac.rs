@@ -12,6 +12,7 @@ use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
 use rl_envs::probe::{Probe, ProbeEnv};
 use rl_envs::{Action, BoxSpace, Env, EnvError, Space, Step, make};
 use rl_math::SeededRng;
+use rl_math::optim::LrSchedule;
 use rl_sac::config::EntCoef;
 use rl_sac::losses::{actor_loss, critic_loss, soft_td_target, temperature_loss};
 use rl_sac::networks::critic_input;
@@ -269,6 +270,65 @@ fn a_resumed_trainer_with_its_buffer_continues_bit_for_bit() {
         straight.agent_mut().act(&[1.0, 0.0, 0.5], true).unwrap(),
         resumed.agent_mut().act(&[1.0, 0.0, 0.5], true).unwrap()
     );
+}
+
+/// rl-baselines3-zoo's `lin_<lr>` (its LunarLanderContinuous entry): before each training phase
+/// every optimizer's rate is `lr · (1 − t / total)` with `t` the environment steps taken, this one
+/// included (SB3's `_update_learning_rate` after `collect_rollouts`); `"constant"` keeps `lr`, and
+/// so does a trainer never told its total. A resumed run told the same total continues bit for bit.
+#[test]
+fn a_linear_learning_rate_falls_to_zero_over_the_run() {
+    let linear = small(SacConfig {
+        lr_schedule: LrSchedule::Linear,
+        ..SacConfig::default()
+    });
+    let trainer = |config: SacConfig, total: Option<u64>| {
+        let env = make("Pendulum-v1").unwrap();
+        let agent = Sac::for_env(config, &env, &Device::Cpu, 7).unwrap();
+        let mut t = SacTrainer::new(agent, env, 7).unwrap();
+        if let Some(total) = total {
+            t.set_total_timesteps(total);
+        }
+        t
+    };
+    let mut tr = trainer(linear.clone(), Some(400));
+    run(&mut tr, 100);
+    assert_eq!(
+        tr.agent().learning_rate(),
+        1e-3,
+        "untouched before learning starts"
+    );
+    for n in 101..=400u32 {
+        tr.step().unwrap();
+        let expected = 1e-3 * (1.0 - f64::from(n) / 400.0);
+        assert!(
+            (tr.agent().learning_rate() - expected).abs() < 1e-18,
+            "step {n}"
+        );
+    }
+    tr.step().unwrap();
+    assert_eq!(
+        tr.agent().learning_rate(),
+        0.0,
+        "past the total: 0, not negative"
+    );
+
+    let mut untold = trainer(linear.clone(), None);
+    run(&mut untold, 150);
+    assert_eq!(untold.agent().learning_rate(), 1e-3);
+    let mut constant = trainer(small(SacConfig::default()), Some(400));
+    run(&mut constant, 150);
+    assert_eq!(constant.agent().learning_rate(), 1e-3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut straight = trainer(linear.clone(), Some(400));
+    run(&mut straight, 200);
+    straight.save(dir.path(), true).unwrap();
+    let mut resumed = trainer(linear, Some(400));
+    assert!(resumed.load(dir.path()).unwrap().exact());
+    assert_eq!(run(&mut straight, 100), run(&mut resumed, 100));
+    let err = SacConfig::from_toml("[sac]\nlr_schedule = \"cosine\"").unwrap_err();
+    assert!(err.to_string().contains("lr_schedule"), "{err}");
 }
 
 #[test]
