@@ -30,7 +30,7 @@ use rl_nn::ParamStore;
 use rl_nn::checkpoint::{read_tensors, write_json, write_tensors};
 use serde::{Deserialize, Serialize};
 
-use crate::networks::{ContinuousNet, DiscreteNet};
+use crate::networks::{ContinuousNet, DiscreteLayout, DiscreteNet};
 use crate::{AcerConfig, AcerError, Result};
 use rl_nn::AgentError;
 
@@ -166,10 +166,21 @@ impl Acer {
                     n,
                     &arch,
                     act,
+                    DiscreteLayout {
+                        shared_body: config.shared_body,
+                        ortho_init: config.ortho_init,
+                    },
                     &mut rng,
                 )?),
                 None,
             ),
+            ActionSpec::Continuous { .. } if config.ortho_init => {
+                return Err(AcerError::Config(
+                    "ortho_init is for discrete actions (the continuous networks use PyTorch's \
+                     default initialization)"
+                        .into(),
+                ));
+            }
             ActionSpec::Continuous { dim } => {
                 let net = ContinuousNet::new(&mut params, obs_dim, dim, &arch, act, &mut rng)?;
                 let init = Tensor::full(config.log_std_init, dim, device)?.to_dtype(dtype)?;

@@ -61,6 +61,15 @@ pub struct AcerConfig {
     pub net_arch: Vec<usize>,
     /// Hidden activation (`"tanh"`, as SB2's `MlpPolicy`, or `"relu"`).
     pub activation_fn: Activation,
+    /// Discrete actions: one body (`net_arch`) under the policy and `Q` heads (`true`: the paper's
+    /// and OpenAI Baselines' network), or two networks of `net_arch` each, policy and `Q`
+    /// (`false`: Stable-Baselines 2's `MlpPolicy`, whose `pi` and `vf` towers are separate). The
+    /// continuous networks are always separate.
+    pub shared_body: bool,
+    /// Discrete actions: orthogonal initialization as Stable-Baselines 2 does it (hidden layers
+    /// with gain `√2`, the policy and `Q` heads with gain 0.01, zero biases) instead of PyTorch's
+    /// default.
+    pub ortho_init: bool,
     /// Continuous actions: initial log standard deviation of the Gaussian policy.
     pub log_std_init: f64,
     /// Continuous actions: learn `log σ` (state-independent), or keep it at `log_std_init` (the
@@ -98,6 +107,8 @@ impl Default for AcerConfig {
             n_samples: 5,
             net_arch: vec![64, 64],
             activation_fn: Activation::Tanh,
+            shared_body: true,
+            ortho_init: false,
             log_std_init: 0.0,
             learn_log_std: true,
             normalize_obs: false,

@@ -29,16 +29,19 @@
 //!   Retrace targets (`rl_math::returns::retrace`), truncated importance weights with bias
 //!   correction, entropy bonus, the efficient trust region ([`trust_region`]) against the average
 //!   policy network, the critic loss, global-norm clipping, RMSprop, the Polyak average;
-//! - discrete actions: one body with policy and `Q(s, ·)` heads; continuous actions: a Gaussian
+//! - discrete actions: one body with policy and `Q(s, ·)` heads (or, `shared_body = false`, two
+//!   networks as Stable-Baselines 2's `MlpPolicy`, with its orthogonal initialization under
+//!   `ortho_init`); continuous actions: a Gaussian
 //!   policy and the stochastic dueling network (`V` and `A` heads, `n_samples` samples), `ρ^{1/d}`
 //!   traces, `Q_opc`, the value target;
 //! - the learning rate falls linearly to 0 over the run (`lr_schedule = "linear"`, SB2's default;
 //!   `"constant"` keeps it), set by the trainer from `AcerTrainer::set_total_timesteps`;
 //! - every switch the paper ablates is a key: `trust_region`, `bias_correction`,
 //!   `correction_term` (`c`), `delta` (`δ`), `replay_ratio`;
-//! - [`presets`]: rl-baselines-zoo's settings for CartPole-v1, Acrobot-v1 and MountainCar-v0,
-//!   the project's for Pendulum-v1 (continuous), and PFRL's MuJoCo settings for HalfCheetah-v5
-//!   and Hopper-v5 (continuous; the envs come from `rl-mujoco`).
+//! - [`presets`]: rl-baselines-zoo's settings for CartPole-v1, Acrobot-v1, MountainCar-v0 and
+//!   `gymnasium:LunarLander-v3` (the last with SB2's networks; the env comes through
+//!   `rl-gymnasium`), the project's for Pendulum-v1 (continuous), and PFRL's MuJoCo settings for
+//!   HalfCheetah-v5 and Hopper-v5 (continuous; the envs come from `rl-mujoco`).
 //!
 //! The gradients with respect to the policy's statistics, the projection and their push through
 //! the network are computed explicitly (candle keeps no gradients of intermediate tensors). The

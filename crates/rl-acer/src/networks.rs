@@ -1,7 +1,9 @@
 //! ACER's networks.
 //!
 //! - Discrete actions: a shared body (an MLP) with two linear heads, the policy's logits and
-//!   `Q(s, ·)` (the paper's architecture, as OpenAI Baselines' `acer` with an MLP).
+//!   `Q(s, ·)` (the paper's architecture, as OpenAI Baselines' `acer` with an MLP), or
+//!   (`shared_body = false`) two MLPs, as Stable-Baselines 2's `MlpPolicy` (separate `pi` and
+//!   `vf` towers, the `Q` head on the latter).
 //! - Continuous actions: a Gaussian policy (an MLP for the mean, a state-independent learned
 //!   `log σ`) and the stochastic dueling network: `V(s)` and `A(s, a)`, two MLPs.
 
@@ -20,71 +22,100 @@ fn sizes(input: usize, hidden: &[usize], output: Option<usize>) -> Vec<usize> {
     s
 }
 
-/// The discrete network: body `s → h`, heads `h → logits` and `h → Q(s, ·)`.
+/// The discrete network: a body `s → h` with heads `h → logits` and `h → Q(s, ·)`, or (without
+/// a body) two networks `s → logits` and `s → Q(s, ·)`.
 #[derive(Debug, Clone)]
 pub struct DiscreteNet {
-    /// The shared body (activated output).
-    pub body: Mlp,
-    /// `h → logits`.
+    /// The shared body (activated output), if the heads share one.
+    pub body: Option<Mlp>,
+    /// `h → logits` (or `s → logits`).
     pub pi: Mlp,
-    /// `h → Q(s, ·)`.
+    /// `h → Q(s, ·)` (or `s → Q(s, ·)`).
     pub q: Mlp,
 }
 
 /// The traces of a [`DiscreteNet`] forward pass.
 #[derive(Debug, Clone)]
 pub struct DiscreteTrace {
-    body: Trace,
+    body: Option<Trace>,
     pi: Trace,
     q: Trace,
 }
 
+/// How a [`DiscreteNet`] is laid out and initialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscreteLayout {
+    /// One body under both heads (else two networks of the hidden sizes each).
+    pub shared_body: bool,
+    /// Stable-Baselines 2's orthogonal initialization (hidden gain `√2`, heads 0.01), else
+    /// PyTorch's default.
+    pub ortho_init: bool,
+}
+
 impl DiscreteNet {
-    /// Builds the parameters (`body.*`, `pi.*`, `q.*`) in `store`.
+    /// Builds the parameters (`body.*` if shared, `pi.*`, `q.*`) in `store`.
     pub fn new(
         store: &mut ParamStore,
         obs_dim: usize,
         n_actions: usize,
         hidden: &[usize],
         activation: Activation,
+        layout: DiscreteLayout,
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let width = *hidden.last().unwrap_or(&obs_dim);
-        Ok(Self {
-            body: Mlp::new(
+        let (hidden_init, head_init) = if layout.ortho_init {
+            (
+                Init::Orthogonal {
+                    gain: std::f64::consts::SQRT_2,
+                },
+                Init::Orthogonal { gain: 0.01 },
+            )
+        } else {
+            INIT
+        };
+        let body = if layout.shared_body {
+            Some(Mlp::new(
                 store,
                 "body",
                 &sizes(obs_dim, hidden, None),
                 activation,
                 true,
-                INIT,
+                (hidden_init, hidden_init),
                 rng,
-            )?,
-            pi: Mlp::new(
+            )?)
+        } else {
+            None
+        };
+        // The heads' input width, and the hidden layers each head has of its own.
+        let (input, own): (usize, &[usize]) = match body {
+            Some(_) => (*hidden.last().unwrap_or(&obs_dim), &[]),
+            None => (obs_dim, hidden),
+        };
+        let mut head = |name: &str| {
+            Mlp::new(
                 store,
-                "pi",
-                &[width, n_actions],
+                name,
+                &sizes(input, own, Some(n_actions)),
                 activation,
                 false,
-                INIT,
+                (hidden_init, head_init),
                 rng,
-            )?,
-            q: Mlp::new(
-                store,
-                "q",
-                &[width, n_actions],
-                activation,
-                false,
-                INIT,
-                rng,
-            )?,
-        })
+            )
+        };
+        let pi = head("pi")?;
+        let q = head("q")?;
+        Ok(Self { body, pi, q })
     }
 
-    /// The same network over the parameters of `store` (the average network's copy).
+    /// The same network over the parameters of `store` (the average network's copy, or a
+    /// checkpoint's): with a body if `store` has one.
     pub fn bind(store: &ParamStore, activation: Activation) -> Result<Self> {
+        let body = match store.get("body.0.weight") {
+            Some(_) => Some(Mlp::bind(store, "body", activation, true)?),
+            None => None,
+        };
         Ok(Self {
-            body: Mlp::bind(store, "body", activation, true)?,
+            body,
             pi: Mlp::bind(store, "pi", activation, false)?,
             q: Mlp::bind(store, "q", activation, false)?,
         })
@@ -92,13 +123,32 @@ impl DiscreteNet {
 
     /// `(logits, Q)` without autograd.
     pub fn forward(&self, obs: &Tensor) -> Result<(Tensor, Tensor)> {
-        let h = self.body.forward_detached(obs)?;
+        let h = match &self.body {
+            Some(body) => body.forward_detached(obs)?,
+            None => obs.clone(),
+        };
         Ok((self.pi.forward_detached(&h)?, self.q.forward_detached(&h)?))
+    }
+
+    /// `(logits, Q)` with autograd (for checking the explicit gradients of
+    /// [`backward`](Self::backward)).
+    pub fn forward_with_grad(&self, obs: &Tensor) -> Result<(Tensor, Tensor)> {
+        let h = match &self.body {
+            Some(body) => body.forward(obs)?,
+            None => obs.clone(),
+        };
+        Ok((self.pi.forward(&h)?, self.q.forward(&h)?))
     }
 
     /// `(logits, Q)` with the trace of the backward pass.
     pub fn forward_traced(&self, obs: &Tensor) -> Result<(Tensor, Tensor, DiscreteTrace)> {
-        let (h, body) = self.body.forward_traced(obs)?;
+        let (h, body) = match &self.body {
+            Some(body) => {
+                let (h, trace) = body.forward_traced(obs)?;
+                (h, Some(trace))
+            }
+            None => (obs.clone(), None),
+        };
         let (logits, pi) = self.pi.forward_traced(&h)?;
         let (q, q_trace) = self.q.forward_traced(&h)?;
         Ok((
@@ -119,14 +169,20 @@ impl DiscreteNet {
         grad_logits: &Tensor,
         grad_q: &Tensor,
     ) -> Result<Vec<Option<Tensor>>> {
-        let pi = self.pi.backward(&trace.pi, grad_logits, true, true)?;
-        let q = self.q.backward(&trace.q, grad_q, true, true)?;
-        let missing = || crate::AcerError::Config("a head returned no input gradient".into());
-        let grad_h = (pi.input.ok_or_else(missing)? + q.input.ok_or_else(missing)?)?;
-        let mut grads = self
-            .body
-            .backward(&trace.body, &grad_h, true, false)?
-            .params;
+        let shared = self.body.as_ref().zip(trace.body.as_ref());
+        let pi = self
+            .pi
+            .backward(&trace.pi, grad_logits, true, shared.is_some())?;
+        let q = self.q.backward(&trace.q, grad_q, true, shared.is_some())?;
+        let mut grads = match shared {
+            Some((body, body_trace)) => {
+                let missing =
+                    || crate::AcerError::Config("a head returned no input gradient".into());
+                let grad_h = (pi.input.ok_or_else(missing)? + q.input.ok_or_else(missing)?)?;
+                body.backward(body_trace, &grad_h, true, false)?.params
+            }
+            None => Vec::new(),
+        };
         grads.extend(pi.params);
         grads.extend(q.params);
         Ok(grads)

@@ -20,5 +20,9 @@ pub const PRESETS: Presets = Presets::new(
             include_str!("../configs/halfcheetah-v5.toml"),
         ),
         ("Hopper-v5", include_str!("../configs/hopper-v5.toml")),
+        (
+            "gymnasium:LunarLander-v3",
+            include_str!("../configs/gymnasium-lunarlander-v3.toml"),
+        ),
     ],
 );

@@ -99,7 +99,13 @@ fn per_parameter(agent: &Acer, grads: &candle_core::backprop::GradStore) -> Vec<
 /// (the replay-ratio-0 case of the paper's section 3.1).
 #[test]
 fn on_policy_with_infinite_c_is_the_actor_critic_gradient() {
+    on_policy_with_infinite_c_is_the_actor_critic_gradient_with(true);
+    on_policy_with_infinite_c_is_the_actor_critic_gradient_with(false);
+}
+
+fn on_policy_with_infinite_c_is_the_actor_critic_gradient_with(shared_body: bool) {
     let config = AcerConfig {
+        shared_body,
         trust_region: false,
         correction_term: f64::INFINITY,
         q_coef: 0.0,
@@ -146,10 +152,7 @@ fn on_policy_with_infinite_c_is_the_actor_critic_gradient() {
     let adv: Vec<f32> = q_ret.iter().zip(&v).map(|(r, v)| (r - v) as f32).collect();
     let adv = Tensor::from_slice(&adv, adv.len(), &Device::Cpu).unwrap();
 
-    let logits = net
-        .pi
-        .forward(&net.body.forward(&rows.obs).unwrap())
-        .unwrap();
+    let (logits, _) = net.forward_with_grad(&rows.obs).unwrap();
     let log_f = candle_nn::ops::log_softmax(&logits, D::Minus1).unwrap();
     let log_f_a = log_f
         .gather(&actions.unsqueeze(1).unwrap(), 1)
@@ -173,7 +176,13 @@ fn on_policy_with_infinite_c_is_the_actor_critic_gradient() {
 /// The critic's gradient: `q_coef · ½ mean((sg(Q_ret) − Q(s, a))²)` by autograd.
 #[test]
 fn the_critic_gradient_is_the_retrace_regression() {
+    the_critic_gradient_is_the_retrace_regression_with(true);
+    the_critic_gradient_is_the_retrace_regression_with(false);
+}
+
+fn the_critic_gradient_is_the_retrace_regression_with(shared_body: bool) {
     let config = AcerConfig {
+        shared_body,
         trust_region: false,
         ent_coef: 0.0,
         q_coef: 0.5,
@@ -224,8 +233,7 @@ fn the_critic_gradient_is_the_retrace_regression() {
     let q_ret = rows.retrace(&q_a, &v, &next_v, &traces, 0.99).unwrap();
     let q_ret: Vec<f32> = q_ret.iter().map(|&x| x as f32).collect();
     let q_ret = Tensor::from_slice(&q_ret, q_ret.len(), &Device::Cpu).unwrap();
-    let h = net.body.forward(&rows.obs).unwrap();
-    let q = net.q.forward(&h).unwrap();
+    let (_, q) = net.forward_with_grad(&rows.obs).unwrap();
     let q_a = q
         .gather(&actions.unsqueeze(1).unwrap(), 1)
         .unwrap()
@@ -233,13 +241,19 @@ fn the_critic_gradient_is_the_retrace_regression() {
         .unwrap();
     let loss = ((q_a - q_ret).unwrap().sqr().unwrap().mean_all().unwrap() * 0.25).unwrap();
     let grads = loss.backward().unwrap();
-    // The Q head's parameters are the last two (weight, bias); only the critic reaches them.
+    // The Q network's own parameters (`q.*`: the head, or the whole second network) are reached
+    // by the critic only.
     let params = agent.params.params();
-    let q_head: Vec<Tensor> = params[params.len() - 2..]
-        .iter()
-        .map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone())
+    let q_own: Vec<usize> = (0..params.len())
+        .filter(|&i| params[i].0.starts_with("q."))
         .collect();
-    close(&ours[ours.len() - 2..], &q_head, "critic gradient");
+    assert!(q_own.len() >= 2);
+    let autograd: Vec<Tensor> = q_own
+        .iter()
+        .map(|&i| grads.get(params[i].1.as_tensor()).unwrap().clone())
+        .collect();
+    let ours: Vec<Option<Tensor>> = q_own.iter().map(|&i| ours[i].clone()).collect();
+    close(&ours, &autograd, "critic gradient");
 }
 
 /// The whole discrete policy gradient off-policy, by autograd and the paper's equations written
@@ -254,8 +268,16 @@ fn the_critic_gradient_is_the_retrace_regression() {
 /// pushed through the softmax and the network.
 #[test]
 fn off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autograd() {
+    off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autograd_with(true);
+    off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autograd_with(false);
+}
+
+fn off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autograd_with(
+    shared_body: bool,
+) {
     let (c, delta, beta) = (1.0, 0.05, 0.01);
     let config = AcerConfig {
+        shared_body,
         correction_term: c,
         delta,
         ent_coef: beta,
@@ -395,10 +417,7 @@ fn off_policy_gradient_with_live_bias_correction_and_trust_region_matches_autogr
     // Push sg(z*) through softmax and network by autograd.
     let z: Vec<f32> = z.iter().map(|&x| x as f32).collect();
     let z = Tensor::from_slice(&z, (n_rows, n), &dev).unwrap();
-    let logits = net
-        .pi
-        .forward(&net.body.forward(&rows.obs).unwrap())
-        .unwrap();
+    let (logits, _) = net.forward_with_grad(&rows.obs).unwrap();
     // (candle's fused softmax_last_dim has no backward pass; the composed softmax does.)
     let probs = candle_nn::ops::softmax(&logits, D::Minus1).unwrap();
     let loss = ((probs * z).unwrap().sum_all().unwrap() / -(n_rows as f64)).unwrap();

@@ -270,6 +270,124 @@ fn every_ablation_runs() {
     }
 }
 
+/// `shared_body = false` and `ortho_init = true` build Stable-Baselines 2's `MlpPolicy` for
+/// ACER: two networks of `net_arch` (policy, and `Q` on the value tower), hidden layers
+/// orthogonal with gain √2 (`WᵀW = 2I` for a tall matrix), both heads with gain 0.01 (`WWᵀ =
+/// 10⁻⁴ I`), zero biases; the paper's default keeps one body. A checkpoint of one layout is refused
+/// by the other, and `ortho_init` is refused for continuous actions.
+#[test]
+fn sb2s_separate_orthogonal_networks_and_the_papers_shared_body() {
+    use rl_acer::networks::{DiscreteLayout, DiscreteNet};
+    use rl_nn::{Activation, ParamStore};
+    let build = |shared_body: bool, ortho_init: bool| {
+        let mut store = ParamStore::new(&Device::Cpu, candle_core::DType::F64);
+        let mut rng = rl_math::SeededRng::new(0);
+        let layout = DiscreteLayout {
+            shared_body,
+            ortho_init,
+        };
+        let net = DiscreteNet::new(
+            &mut store,
+            8,
+            4,
+            &[64, 64],
+            Activation::Tanh,
+            layout,
+            &mut rng,
+        )
+        .unwrap();
+        (store, net)
+    };
+    let names = |store: &ParamStore| -> Vec<String> {
+        store.params().iter().map(|(n, _)| n.clone()).collect()
+    };
+    let (store, net) = build(false, true);
+    assert!(net.body.is_none());
+    let expected: Vec<String> = ["pi", "q"]
+        .iter()
+        .flat_map(|h| {
+            (0..3).flat_map(move |i| [format!("{h}.{i}.weight"), format!("{h}.{i}.bias")])
+        })
+        .collect();
+    let mut got = names(&store);
+    got.sort();
+    let mut want = expected.clone();
+    want.sort();
+    assert_eq!(got, want);
+    let w = |name: &str| store.get(name).unwrap().as_tensor().clone();
+    let gram = |m: &Tensor| m.matmul(&m.t().unwrap()).unwrap();
+    let eye = |n: usize, scale: f64| {
+        (Tensor::eye(n, candle_core::DType::F64, &Device::Cpu).unwrap() * scale).unwrap()
+    };
+    let max_abs = |a: &Tensor, b: &Tensor| -> f64 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    };
+    for head in ["pi", "q"] {
+        // [64, 8]: orthonormal columns, times √2.
+        let first = w(&format!("{head}.0.weight"));
+        assert!(max_abs(&first.t().unwrap().matmul(&first).unwrap(), &eye(8, 2.0)) < 1e-9);
+        // [4, 64]: orthonormal rows, times 0.01.
+        assert!(max_abs(&gram(&w(&format!("{head}.2.weight"))), &eye(4, 1e-4)) < 1e-12);
+        let bias = w(&format!("{head}.0.bias"));
+        assert_eq!(
+            bias.abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap(),
+            0.0
+        );
+    }
+    let (store, net) = build(true, false);
+    assert!(net.body.is_some());
+    assert!(names(&store).iter().any(|n| n == "body.1.weight"));
+    assert!(names(&store).iter().all(|n| !n.starts_with("pi.1")));
+    // The average network and checkpoints bind by name: the layout comes with the store.
+    assert!(
+        DiscreteNet::bind(&build(false, false).0, Activation::Tanh)
+            .unwrap()
+            .body
+            .is_none()
+    );
+
+    let sb2 = AcerConfig {
+        n_envs: 2,
+        shared_body: false,
+        ortho_init: true,
+        ..AcerConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let shared = trainer(
+        "CartPole-v1",
+        4,
+        ActionSpec::Discrete { n: 2 },
+        AcerConfig {
+            n_envs: 2,
+            ..AcerConfig::default()
+        },
+        0,
+    );
+    shared.save(dir.path()).unwrap();
+    let mut separate = trainer(
+        "CartPole-v1",
+        4,
+        ActionSpec::Discrete { n: 2 },
+        sb2.clone(),
+        0,
+    );
+    assert!(separate.load(dir.path()).is_err());
+    let err = Acer::new(sb2, 3, ActionSpec::Continuous { dim: 1 }, &Device::Cpu, 0).unwrap_err();
+    assert!(err.to_string().contains("ortho_init"), "{err}");
+}
+
 #[test]
 fn bad_configs_and_checkpoints_are_named() {
     let err = AcerConfig::from_toml("[acer]\ndelta = -1.0\n").unwrap_err();
