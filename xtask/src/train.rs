@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 use clap::Args;
-use rl_runner::{TrainOptions, evaluate_run, parse_device, train};
+use rl_runner::{EvalActions, TrainOptions, evaluate_run_with, parse_device, train};
 
 #[derive(Args)]
 pub(crate) struct TrainArgs {
@@ -56,9 +56,13 @@ pub(crate) struct TrainArgs {
 pub(crate) struct EvalArgs {
     /// A run folder written by `cargo xtask train`.
     run_dir: PathBuf,
-    /// Deterministic episodes to run.
+    /// Episodes to run.
     #[arg(long, default_value_t = 10)]
     episodes: usize,
+    /// Sample actions from the policy instead of taking its deterministic action (Stable-Baselines
+    /// 2's zoo evaluated A2C, ACER and PPO2 so).
+    #[arg(long)]
+    stochastic: bool,
     /// cpu, cuda or metal.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -179,10 +183,15 @@ pub(crate) fn train_cmd(args: TrainArgs, stop: Arc<AtomicBool>) -> Result<()> {
 
 pub(crate) fn eval_cmd(args: EvalArgs) -> Result<()> {
     let device = parse_device(&args.device)?;
-    let returns = evaluate_run(&args.run_dir, args.episodes, &device)?;
+    let (actions, kind) = if args.stochastic {
+        (EvalActions::Stochastic, "stochastic")
+    } else {
+        (EvalActions::Deterministic, "deterministic")
+    };
+    let returns = evaluate_run_with(&args.run_dir, args.episodes, &device, actions)?;
     let (mean, std) = rl_runner::logs::mean_std(&returns);
     println!(
-        "{}: {mean:.1} ± {std:.1} over {} deterministic episodes",
+        "{}: {mean:.1} ± {std:.1} over {} {kind} episodes",
         args.run_dir.display(),
         returns.len()
     );

@@ -36,8 +36,16 @@ pub trait Algorithm {
     /// A fresh environment to evaluate on, wrapped as the policy expects.
     fn eval_env(&self) -> Result<BoxedEnv>;
 
+    /// The policy's action for an observation of [`eval_env`](Self::eval_env): its deterministic
+    /// (evaluation) action, or one sampled from it with the agent's own generator (which training
+    /// also draws from: sample only from a policy that is no longer training, as
+    /// [`evaluate_run_with`](crate::evaluate_run_with) does).
+    fn act(&mut self, obs: &[f32], deterministic: bool) -> Result<OwnedAction>;
+
     /// The deterministic (evaluation) action for an observation of [`eval_env`](Self::eval_env).
-    fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction>;
+    fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction> {
+        self.act(obs, true)
+    }
 
     /// Writes everything needed to resume into the folder `dir`.
     fn save(&self, dir: &Path, with_buffer: bool) -> Result<()>;

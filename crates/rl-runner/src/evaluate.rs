@@ -21,11 +21,34 @@ pub fn eval_seed(seed: u64, i: usize) -> u64 {
         .wrapping_add(1_000_000 + i as u64)
 }
 
+/// How evaluation episodes choose actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvalActions {
+    /// The policy's deterministic action (the mean, or the most probable action): what training
+    /// evaluates and the regression table compares, as rl-baselines3-zoo does.
+    #[default]
+    Deterministic,
+    /// Actions sampled from the policy, with the checkpoint's own generator (the same numbers
+    /// every time for one checkpoint): Stable-Baselines 2's zoo evaluated its on-policy learners
+    /// (A2C, ACER, PPO2) this way.
+    Stochastic,
+}
+
 /// Evaluates the latest checkpoint of the run in `dir` over `episodes` deterministic episodes
 /// (the run's evaluation seeds), returning each episode's return.
 pub fn evaluate_run(dir: &Path, episodes: usize, device: &Device) -> Result<Vec<f64>> {
+    evaluate_run_with(dir, episodes, device, EvalActions::Deterministic)
+}
+
+/// [`evaluate_run`] with the actions chosen as `actions` says.
+pub fn evaluate_run_with(
+    dir: &Path,
+    episodes: usize,
+    device: &Device,
+    actions: EvalActions,
+) -> Result<Vec<f64>> {
     let (run, mut algo) = load_run(dir, device)?;
-    evaluate_algorithm(algo.as_mut(), run.seed, episodes)
+    evaluate_episodes(algo.as_mut(), run.seed, episodes, actions)
 }
 
 /// The run in `dir` rebuilt from its `config.toml` and loaded from its latest checkpoint (checksums
@@ -53,6 +76,15 @@ pub fn evaluate_algorithm(
     seed: u64,
     episodes: usize,
 ) -> Result<Vec<f64>> {
+    evaluate_episodes(algo, seed, episodes, EvalActions::Deterministic)
+}
+
+fn evaluate_episodes(
+    algo: &mut dyn Algorithm,
+    seed: u64,
+    episodes: usize,
+    actions: EvalActions,
+) -> Result<Vec<f64>> {
     if !(1..=crate::config::MAX_EVAL_EPISODES).contains(&episodes) {
         return Err(RunError::Config(format!(
             "episodes must be in 1..={}, got {episodes}",
@@ -61,16 +93,20 @@ pub fn evaluate_algorithm(
     }
     let mut env = algo.eval_env()?;
     (0..episodes)
-        .map(|i| run_episode(algo, env.as_mut(), eval_seed(seed, i), |_, _| Ok(())))
+        .map(|i| {
+            let seed = eval_seed(seed, i);
+            run_episode(algo, env.as_mut(), seed, actions, |_, _| Ok(()))
+        })
         .collect()
 }
 
-/// One deterministic episode of `algo` on `env` from `reset(Some(seed))`; `each` sees the env and
-/// the return so far after the reset and after every step. Returns the episode's return.
+/// One episode of `algo` on `env` from `reset(Some(seed))`; `each` sees the env and the return
+/// so far after the reset and after every step. Returns the episode's return.
 pub(crate) fn run_episode(
     algo: &mut dyn Algorithm,
     env: &mut (dyn Env + Send),
     seed: u64,
+    actions: EvalActions,
     mut each: impl FnMut(&dyn Env, f64) -> Result<()>,
 ) -> Result<f64> {
     // Continuous actions are clipped to the bounds, as training clips what it sends the env.
@@ -82,7 +118,7 @@ pub(crate) fn run_episode(
     let mut total = 0.0;
     each(env, total)?;
     loop {
-        let mut action = algo.act_deterministic(&obs)?;
+        let mut action = algo.act(&obs, actions == EvalActions::Deterministic)?;
         if let (OwnedAction::Continuous(a), Some((low, high))) = (&mut action, &bounds) {
             for (x, (lo, hi)) in a.iter_mut().zip(low.iter().zip(high)) {
                 *x = x.clamp(*lo, *hi);

@@ -43,6 +43,8 @@ pub mod video;
 pub use algorithm::{Algorithm, EpisodeLog, Progress};
 pub use config::{ConfigFile, RunConfig};
 pub use error::{Result, RunError};
-pub use evaluate::{eval_seed, evaluate_algorithm, evaluate_run, load_run};
+pub use evaluate::{
+    EvalActions, eval_seed, evaluate_algorithm, evaluate_run, evaluate_run_with, load_run,
+};
 pub use runner::{EPISODE_GIF, Summary, TrainOptions, parse_device, resolve, train};
 pub use signals::{stop_on_signals, stop_signal};

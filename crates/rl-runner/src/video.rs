@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use rl_envs::Frame;
 
 use crate::algorithm::Algorithm;
-use crate::evaluate::{eval_seed, run_episode};
+use crate::evaluate::{EvalActions, eval_seed, run_episode};
 use crate::{Result, RunError};
 
 /// One recorded episode.
@@ -36,13 +36,18 @@ pub fn record_episodes(
     (0..episodes)
         .map(|i| {
             let mut frames = Vec::new();
-            let episode_return =
-                run_episode(algo, env.as_mut(), eval_seed(seed, i), |env, so_far| {
+            let episode_return = run_episode(
+                algo,
+                env.as_mut(),
+                eval_seed(seed, i),
+                EvalActions::Deterministic,
+                |env, so_far| {
                     let mut frame = env.render()?;
                     annotate(&mut frame, &format!("{label}  return {so_far:.1}"))?;
                     frames.push(frame);
                     Ok(())
-                })?;
+                },
+            )?;
             Ok(Recording {
                 frames,
                 episode_return,

@@ -100,6 +100,35 @@ fn a_run_folder_has_config_metrics_events_checkpoints_plot_and_summary() {
     assert_eq!(evaluate_run(&out, 2, &Device::Cpu).unwrap(), s.eval_returns);
 }
 
+/// `eval --stochastic`: actions sampled from the policy with the checkpoint's own generator, so
+/// the same checkpoint gives the same returns every time; they are not the deterministic ones
+/// (a barely trained CartPole policy is far from greedy), which `evaluate_run` keeps.
+#[test]
+fn stochastic_evaluation_samples_the_policy_reproducibly() {
+    use rl_runner::{EvalActions, evaluate_run_with};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a2c");
+    let opts = TrainOptions {
+        algo: "a2c".into(),
+        steps: Some(400),
+        out: Some(out.clone()),
+        sets: vec!["run.eval_episodes=2".into()],
+        ..TrainOptions::default()
+    };
+    train(&opts, &Device::Cpu).unwrap();
+    let stochastic = evaluate_run_with(&out, 5, &Device::Cpu, EvalActions::Stochastic).unwrap();
+    assert_eq!(
+        stochastic,
+        evaluate_run_with(&out, 5, &Device::Cpu, EvalActions::Stochastic).unwrap()
+    );
+    let deterministic = evaluate_run(&out, 5, &Device::Cpu).unwrap();
+    assert_eq!(
+        deterministic,
+        evaluate_run_with(&out, 5, &Device::Cpu, EvalActions::Deterministic).unwrap()
+    );
+    assert_ne!(stochastic, deterministic);
+}
+
 #[test]
 fn the_same_seed_writes_the_same_metrics_twice() {
     let dir = tempfile::tempdir().unwrap();

@@ -75,11 +75,11 @@ impl Algorithm for PpoAlgorithm {
         eval_env_with(&self.env_id, self.trainer.env().stats().obs.as_ref())
     }
 
-    fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction> {
+    fn act(&mut self, obs: &[f32], deterministic: bool) -> Result<OwnedAction> {
         let agent = self.trainer.agent_mut();
         let x = Tensor::from_slice(obs, (1, obs.len()), agent.device())
             .map_err(rl_ppo::PpoError::from)?;
-        let acted = agent.act_batch(&x, true)?;
+        let acted = agent.act_batch(&x, deterministic)?;
         Ok(single_action(agent.action_spec(), acted.actions))
     }
 

@@ -39,8 +39,10 @@ impl SacAlgorithm {
         let config = SacConfig::from_table(sac_table)?;
         let env = make(&run.env)?;
         let agent = Sac::for_env(config, &env, device, run.seed)?;
+        let mut trainer = SacTrainer::new(agent, env, run.seed)?;
+        trainer.set_total_timesteps(run.n_timesteps);
         Ok(Self {
-            trainer: SacTrainer::new(agent, env, run.seed)?,
+            trainer,
             env_id: run.env.clone(),
         })
     }
@@ -78,8 +80,8 @@ impl Algorithm for SacAlgorithm {
         })
     }
 
-    fn act_deterministic(&mut self, obs: &[f32]) -> Result<OwnedAction> {
-        Ok(self.trainer.agent_mut().act(obs, true)?)
+    fn act(&mut self, obs: &[f32], deterministic: bool) -> Result<OwnedAction> {
+        Ok(self.trainer.agent_mut().act(obs, deterministic)?)
     }
 
     fn save(&self, dir: &Path, with_buffer: bool) -> Result<()> {
