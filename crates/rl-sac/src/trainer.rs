@@ -6,7 +6,6 @@ use rand::Rng;
 use rl_buffer::{ActionSpec, ReplayBuffer, Transition};
 use rl_envs::wrappers::RescaleAction;
 use rl_envs::{Env, EnvError, OwnedAction};
-use rl_math::optim::LrSchedule;
 use rl_math::{RngState, SeededRng};
 use rl_nn::checkpoint::{read_json, write_json};
 use serde::{Deserialize, Serialize};
@@ -273,12 +272,10 @@ impl<E: Env> SacTrainer<E> {
             self.buffer.len() as u64 >= config.learning_starts.clamp(1, config.batch_size as u64);
         if n > config.learning_starts && n.is_multiple_of(config.train_freq) && enough {
             // As SB3 sets it before each training phase: from the steps taken, this one included.
-            if config.lr_schedule != LrSchedule::Constant {
-                let lr = config
-                    .lr_schedule
-                    .rate(config.learning_rate, n, self.total_timesteps);
-                self.agent.set_learning_rate(lr);
-            }
+            let lr = config
+                .lr_schedule
+                .rate(config.learning_rate, n, self.total_timesteps);
+            self.agent.set_learning_rate(lr);
             for _ in 0..config.gradient_steps {
                 let batch =
                     self.buffer
