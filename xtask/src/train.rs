@@ -66,7 +66,8 @@ pub(crate) struct EvalArgs {
     /// cpu, cuda or metal.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Also write deterministic episodes as an animated GIF to FILE.
+    /// Also write episodes as an animated GIF to FILE (with `--stochastic`, sampled actions: the
+    /// first episodes of this evaluation).
     #[arg(long, value_name = "FILE")]
     gif: Option<PathBuf>,
     /// Episodes in the GIF (the first of the run's evaluation episodes).
@@ -196,7 +197,8 @@ pub(crate) fn eval_cmd(args: EvalArgs) -> Result<()> {
         returns.len()
     );
     if let Some(path) = &args.gif {
-        let recordings = rl_runner::video::record_run(&args.run_dir, args.gif_episodes, &device)?;
+        let recordings =
+            rl_runner::video::record_run_with(&args.run_dir, args.gif_episodes, &device, actions)?;
         let frames: Vec<_> = recordings
             .iter()
             .flat_map(|r| r.frames.iter().cloned())

@@ -1,4 +1,4 @@
-//! Episodes you can watch: deterministic episodes recorded frame by frame through
+//! Episodes you can watch: episodes (deterministic, or with sampled actions) recorded frame by frame through
 //! [`Env::render`](rl_envs::Env::render), labelled with the return so far, and written as an
 //! animated GIF (one run, or several side by side).
 
@@ -32,6 +32,19 @@ pub fn record_episodes(
     episodes: usize,
     label: &str,
 ) -> Result<Vec<Recording>> {
+    record_episodes_with(algo, seed, episodes, label, EvalActions::Deterministic)
+}
+
+/// [`record_episodes`] with the actions chosen as `actions` says: with
+/// [`EvalActions::Stochastic`] the actions are sampled with `algo`'s own generator, so the episodes
+/// are those an evaluation of the same checkpoint with sampled actions runs.
+pub fn record_episodes_with(
+    algo: &mut dyn Algorithm,
+    seed: u64,
+    episodes: usize,
+    label: &str,
+    actions: EvalActions,
+) -> Result<Vec<Recording>> {
     let mut env = algo.eval_env()?;
     (0..episodes)
         .map(|i| {
@@ -40,7 +53,7 @@ pub fn record_episodes(
                 algo,
                 env.as_mut(),
                 eval_seed(seed, i),
-                EvalActions::Deterministic,
+                actions,
                 |env, so_far| {
                     let mut frame = env.render()?;
                     annotate(&mut frame, &format!("{label}  return {so_far:.1}"))?;
@@ -63,9 +76,20 @@ pub fn record_run(
     episodes: usize,
     device: &candle_core::Device,
 ) -> Result<Vec<Recording>> {
+    record_run_with(dir, episodes, device, EvalActions::Deterministic)
+}
+
+/// [`record_run`] with the actions chosen as `actions` says (the episodes of
+/// [`evaluate_run_with`](crate::evaluate::evaluate_run_with) with the same arguments).
+pub fn record_run_with(
+    dir: &Path,
+    episodes: usize,
+    device: &candle_core::Device,
+    actions: EvalActions,
+) -> Result<Vec<Recording>> {
     let (run, mut algo) = crate::evaluate::load_run(dir, device)?;
     let label = format!("{} {}", run.algo.to_uppercase(), run.env);
-    record_episodes(algo.as_mut(), run.seed, episodes.max(1), &label)
+    record_episodes_with(algo.as_mut(), run.seed, episodes.max(1), &label, actions)
 }
 
 /// Writes `text` in the top-left corner of `frame`, in black on its background.

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use candle_core::Device;
 use rl_runner::compare::{RunCurves, compare_gif, compare_plot, groups};
-use rl_runner::video::{record_run, side_by_side, write_gif};
-use rl_runner::{EPISODE_GIF, TrainOptions, train};
+use rl_runner::video::{record_run, record_run_with, side_by_side, write_gif};
+use rl_runner::{EPISODE_GIF, EvalActions, TrainOptions, evaluate_run_with, train};
 
 fn a2c(out: &Path, env: &str, seed: u64, gif: bool) -> TrainOptions {
     TrainOptions {
@@ -63,6 +63,28 @@ fn train_with_gif_leaves_an_episode_gif_of_one_frame_per_step() {
     let path = dir.path().join("again.gif");
     write_gif(&path, &recordings[0].frames).unwrap();
     assert_eq!(decode(&path), (600, 400, frames));
+}
+
+#[test]
+fn a_stochastic_gif_records_the_episodes_a_stochastic_evaluation_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(&a2c(&out, "CartPole-v1", 0, false), &Device::Cpu).unwrap();
+    // `cargo xtask eval DIR --stochastic --gif FILE`: the recorded episodes are the evaluation's.
+    let sampled = evaluate_run_with(&out, 3, &Device::Cpu, EvalActions::Stochastic).unwrap();
+    let recordings = record_run_with(&out, 3, &Device::Cpu, EvalActions::Stochastic).unwrap();
+    let recorded: Vec<f64> = recordings.iter().map(|r| r.episode_return).collect();
+    assert_eq!(recorded, sampled);
+    for r in &recordings {
+        assert_eq!(r.frames.len() as f64, r.episode_return + 1.0);
+    }
+    // And not the deterministic episodes (a policy trained for 2 000 steps is far from greedy).
+    let greedy: Vec<f64> = record_run(&out, 3, &Device::Cpu)
+        .unwrap()
+        .iter()
+        .map(|r| r.episode_return)
+        .collect();
+    assert_ne!(recorded, greedy);
 }
 
 #[test]
