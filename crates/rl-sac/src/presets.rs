@@ -38,6 +38,10 @@ pub const PRESETS: Presets = Presets::new(
             include_str!("../configs/hopper-v5-sac-v1.toml"),
         ),
         (
+            "gymnasium:LunarLander-v3",
+            include_str!("../configs/gymnasium-lunarlander-v3.toml"),
+        ),
+        (
             "gymnasium:LunarLanderContinuous-v3",
             include_str!("../configs/gymnasium-lunarlandercontinuous-v3.toml"),
         ),
