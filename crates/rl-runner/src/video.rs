@@ -1,6 +1,6 @@
-//! Episodes you can watch: episodes (deterministic, or with sampled actions) recorded frame by frame through
-//! [`Env::render`](rl_envs::Env::render), labelled with the return so far, and written as an
-//! animated GIF (one run, or several side by side).
+//! Episodes you can watch: episodes (deterministic, or with sampled actions) recorded frame by
+//! frame through [`Env::render`](rl_envs::Env::render), labelled with the return so far, and
+//! written as an animated GIF (one run, or several side by side).
 
 use std::path::Path;
 
