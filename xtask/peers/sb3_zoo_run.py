@@ -46,6 +46,30 @@ from _common import meta_end, meta_start  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
+# rl-baselines3-zoo's settings, by (algo, env): n_envs, VecNormalize, and the learner's keyword
+# arguments (a learning_rate here is the zoo's lin_<lr>). None as env: the MuJoCo tasks.
+ZOO = {
+    ("sac", None): dict(n_envs=1, normalize=False, kwargs=dict(learning_starts=10_000)),
+    ("a2c", None): dict(n_envs=1, normalize=True, kwargs=dict()),
+    ("a2c", "LunarLander-v3"): dict(
+        n_envs=8, normalize=False,
+        kwargs=dict(gamma=0.995, n_steps=5, learning_rate=0.00083, ent_coef=1e-5)),
+    ("sac", "LunarLanderContinuous-v3"): dict(
+        n_envs=1, normalize=False,
+        kwargs=dict(learning_rate=7.3e-4, tau=0.01, learning_starts=10_000,
+                    policy_kwargs=dict(net_arch=[400, 300]))),
+}
+BOX2D = ("LunarLander", "BipedalWalker", "CarRacing")
+
+
+def zoo_settings(algo, env):
+    """The zoo's settings for algo on env (the MuJoCo entry for any env that is not Box2D's)."""
+    key = (algo, env if env.startswith(BOX2D) else None)
+    if key not in ZOO:
+        sys.exit(f"no zoo settings here for {algo} on {env} (see the docstring)")
+    return ZOO[key]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--algo", choices=["sac", "a2c"], default="sac")
@@ -57,12 +81,7 @@ def main():
     p.add_argument("--eval-episodes", type=int, default=10)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    lunar = args.env == "LunarLander-v3"
-    lunar_continuous = args.env == "LunarLanderContinuous-v3"
-    if args.env.startswith(("LunarLander", "BipedalWalker", "CarRacing")) and not (
-        (lunar and args.algo == "a2c") or (lunar_continuous and args.algo == "sac")
-    ):
-        sys.exit(f"no zoo settings here for {args.algo} on {args.env} (see the docstring)")
+    settings = zoo_settings(args.algo, args.env)
     torch.set_num_threads(args.threads)
     if os.path.exists(args.out) and os.listdir(args.out):
         sys.exit(f"{args.out} exists and is not empty")
@@ -120,27 +139,18 @@ def main():
                 self.eval_s += time.perf_counter() - t
             return True
 
-    n_envs = 8 if (args.algo == "a2c" and lunar) else 1
+    n_envs = settings["n_envs"]
     env = make_vec_env(args.env, n_envs=n_envs, seed=args.seed)
     vecnorm = None
-    if args.algo == "a2c" and lunar:
-        from stable_baselines3.common.utils import get_linear_fn
-
-        model = A2C("MlpPolicy", env, gamma=0.995, n_steps=5,
-                    learning_rate=get_linear_fn(0.00083, 0.0, 1.0), ent_coef=1e-5,
-                    seed=args.seed, device="cpu", verbose=0)
-    elif args.algo == "sac" and lunar_continuous:
-        from stable_baselines3.common.utils import get_linear_fn
-
-        model = SAC("MlpPolicy", env, learning_rate=get_linear_fn(7.3e-4, 0.0, 1.0), tau=0.01,
-                    learning_starts=10_000, policy_kwargs=dict(net_arch=[400, 300]),
-                    seed=args.seed, device="cpu", verbose=0)
-    elif args.algo == "sac":
-        model = SAC("MlpPolicy", env, learning_starts=10_000, seed=args.seed, device="cpu",
-                    verbose=0)
-    else:
+    if settings["normalize"]:
         env = vecnorm = VecNormalize(env)
-        model = A2C("MlpPolicy", env, seed=args.seed, device="cpu", verbose=0)
+    kwargs = dict(settings["kwargs"])
+    if "learning_rate" in kwargs:  # the zoo's lin_<lr>: falls linearly to 0 over the run
+        from stable_baselines3.common.utils import get_linear_fn
+
+        kwargs["learning_rate"] = get_linear_fn(kwargs["learning_rate"], 0.0, 1.0)
+    learner = {"sac": SAC, "a2c": A2C}[args.algo]
+    model = learner("MlpPolicy", env, seed=args.seed, device="cpu", verbose=0, **kwargs)
     log = Log()
     t0 = time.perf_counter()
     model.learn(total_timesteps=args.timesteps, callback=log)
