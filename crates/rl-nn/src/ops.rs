@@ -35,23 +35,35 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok((x + rl_math::matmul(&ones, &b.unsqueeze(0)?)?)?)
 }
 
+/// Whether `t` takes this module's one-pass CPU kernels (f32 or f64 on the CPU); other devices and
+/// dtypes use candle's own ops.
+fn own_kernel(t: &Tensor) -> bool {
+    matches!(t.device(), Device::Cpu) && matches!(t.dtype(), DType::F32 | DType::F64)
+}
+
+/// `grad ⊙ f(y)` in one pass on the CPU ([`GradFromOutput`]), the backward of an activation from
+/// its output `y`.
+fn grad_from_output<G: OutputGrad>(grad: &Tensor, y: &Tensor, g: G) -> Result<Tensor> {
+    Ok(grad
+        .contiguous()?
+        .apply_op2_no_bwd(&y.contiguous()?, &GradFromOutput(g))?)
+}
+
 /// `max(x, 0)`, whose gradient is `grad · (y > 0)` computed in one pass on the CPU.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    match x.device() {
-        Device::Cpu if matches!(x.dtype(), DType::F32 | DType::F64) => {
-            Ok(x.contiguous()?.apply_op1(Relu)?)
-        }
-        _ => Ok(x.relu()?),
+    if own_kernel(x) {
+        Ok(x.contiguous()?.apply_op1(Relu)?)
+    } else {
+        Ok(x.relu()?)
     }
 }
 
 /// `grad · (y > 0)`: ReLU's backward from its output `y`, one pass on the CPU.
 pub fn relu_backward(grad: &Tensor, y: &Tensor) -> Result<Tensor> {
-    match grad.device() {
-        Device::Cpu if matches!(grad.dtype(), DType::F32 | DType::F64) => Ok(grad
-            .contiguous()?
-            .apply_op2_no_bwd(&y.contiguous()?, &GradFromOutput(ReluGrad))?),
-        _ => Ok((grad * y.gt(0.0)?.to_dtype(grad.dtype())?)?),
+    if own_kernel(grad) {
+        grad_from_output(grad, y, ReluGrad)
+    } else {
+        Ok((grad * y.gt(0.0)?.to_dtype(grad.dtype())?)?)
     }
 }
 
@@ -59,22 +71,20 @@ pub fn relu_backward(grad: &Tensor, y: &Tensor) -> Result<Tensor> {
 /// whose gradient `grad · (1 − y²)` is one pass over its output `y`. Other devices and dtypes use
 /// candle's own `tanh`.
 pub fn tanh(x: &Tensor) -> Result<Tensor> {
-    match x.device() {
-        Device::Cpu if matches!(x.dtype(), DType::F32 | DType::F64) => {
-            Ok(x.contiguous()?.apply_op1(Tanh)?)
-        }
-        _ => Ok(x.tanh()?),
+    if own_kernel(x) {
+        Ok(x.contiguous()?.apply_op1(Tanh)?)
+    } else {
+        Ok(x.tanh()?)
     }
 }
 
 /// `grad · (1 − y²)`: tanh's backward from its output `y`, one pass on the CPU (the same values
 /// as candle's `grad * (1 - y²)`, bit for bit).
 pub fn tanh_backward(grad: &Tensor, y: &Tensor) -> Result<Tensor> {
-    match grad.device() {
-        Device::Cpu if matches!(grad.dtype(), DType::F32 | DType::F64) => Ok(grad
-            .contiguous()?
-            .apply_op2_no_bwd(&y.contiguous()?, &GradFromOutput(TanhGrad))?),
-        _ => Ok((grad * y.sqr()?.affine(-1.0, 1.0)?)?),
+    if own_kernel(grad) {
+        grad_from_output(grad, y, TanhGrad)
+    } else {
+        Ok((grad * y.sqr()?.affine(-1.0, 1.0)?)?)
     }
 }
 
