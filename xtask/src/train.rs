@@ -66,8 +66,8 @@ pub(crate) struct EvalArgs {
     /// cpu, cuda or metal.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Also write episodes as an animated GIF to FILE (with `--stochastic`, sampled actions: the
-    /// first episodes of this evaluation).
+    /// Also write episodes as an animated GIF to FILE: the evaluation's seeded episodes from the
+    /// first on (with `--stochastic`, sampled actions as in the evaluation).
     #[arg(long, value_name = "FILE")]
     gif: Option<PathBuf>,
     /// Episodes in the GIF (the first of the run's evaluation episodes).

@@ -38,10 +38,10 @@ pub struct AcerConfig {
     pub rms_prop_style: RmsPropStyle,
     /// Mean of the Poisson number of off-policy updates after each on-policy one (0: on-policy only).
     pub replay_ratio: f64,
-    /// Replay memory size in environment steps, counted across envs (50 000 by default, OpenAI
-    /// Baselines' figure). Stable-Baselines 2 and OpenAI Baselines count `buffer_size` per env:
-    /// their memory holds `n_envs × buffer_size` steps, so SB2's default 5 000 with 16 envs is
-    /// `buffer_size = 80_000` here.
+    /// Replay memory size in environment steps, counted across envs (50 000 by default: OpenAI
+    /// Baselines' number, which Baselines counts per env). Stable-Baselines 2 and OpenAI
+    /// Baselines count `buffer_size` per env: their memory holds `n_envs × buffer_size` steps, so
+    /// SB2's default 5 000 with 16 envs is `buffer_size = 80_000` here.
     pub buffer_size: usize,
     /// Environment steps stored before replay starts, counted across envs (SB2 and OpenAI
     /// Baselines count `replay_start` per env, as `buffer_size`).

@@ -299,8 +299,7 @@ impl<A: OutputGrad> CustomOp2 for GradFromOutput<A> {
 /// below).
 pub(crate) fn bias_activation(z: Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
     let (z, b) = (z.detach(), b.detach());
-    if matches!(z.device(), Device::Cpu)
-        && matches!(z.dtype(), DType::F32 | DType::F64)
+    if own_kernel(&z)
         && z.rank() == 2
         && b.dims() == [z.dim(1)?]
         && z.is_contiguous()
