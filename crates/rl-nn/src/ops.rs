@@ -299,11 +299,7 @@ impl<A: OutputGrad> CustomOp2 for GradFromOutput<A> {
 /// below).
 pub(crate) fn bias_activation(z: Tensor, b: &Tensor, act: Option<Activation>) -> Result<Tensor> {
     let (z, b) = (z.detach(), b.detach());
-    if own_kernel(&z)
-        && z.rank() == 2
-        && b.dims() == [z.dim(1)?]
-        && z.is_contiguous()
-    {
+    if own_kernel(&z) && z.rank() == 2 && b.dims() == [z.dim(1)?] && z.is_contiguous() {
         z.inplace_op2(&b.contiguous()?, &BiasActivation(act))?;
         return Ok(z);
     }
