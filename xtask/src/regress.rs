@@ -95,9 +95,14 @@ struct Row {
     /// Environment steps.
     steps: u64,
     seeds: Vec<u64>,
-    /// What at least 90% of the seeds, and the IQM over seeds, of the final deterministic
-    /// evaluation must reach.
+    /// What at least 90% of the seeds (or `need` of them), and the IQM over seeds, of the final
+    /// deterministic evaluation must reach.
     threshold: f64,
+    /// How many seeds must reach `threshold` (default: 90% of them, rounded up). Lower only for
+    /// a learner whose final evaluation measurably collapses now and then without a bug; the
+    /// row's `source` says how often.
+    #[serde(default)]
+    need: Option<usize>,
     /// How far below a baseline report's IQM the IQM may fall (default: 10% of |threshold|).
     #[serde(default)]
     tolerance: Option<f64>,
@@ -130,6 +135,9 @@ struct RunResult {
     /// All seeds of the row (a shard trains some of them).
     row_seeds: Vec<u64>,
     threshold: f64,
+    /// The row's `need`, where it sets one (absent: 90% of the seeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    need: Option<usize>,
     tolerance: f64,
     source: String,
     /// The seeds trained, in the row's order.
@@ -192,6 +200,16 @@ fn load_table(path: &Path) -> Result<Table> {
         }
         if row.seeds.is_empty() {
             bail!("{}: row {:?} has no seeds", path.display(), row.name);
+        }
+        if let Some(need) = row.need
+            && !(1..=row.seeds.len()).contains(&need)
+        {
+            bail!(
+                "{}: row {:?} needs {need} seeds but has {} (need is 1 to the number of seeds)",
+                path.display(),
+                row.name,
+                row.seeds.len()
+            );
         }
     }
     Ok(table)
@@ -358,6 +376,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
             steps: row.steps,
             row_seeds: row.seeds.clone(),
             threshold: row.threshold,
+            need: row.need,
             tolerance: row.tolerance.unwrap_or(0.1 * row.threshold.abs()),
             source: row.source.clone(),
             seeds: Vec::new(),
@@ -445,8 +464,8 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
                 }),
                 Some(row) => {
                     let same = |a: &RunResult, b: &RunResult| {
-                        (&a.algo, &a.env, a.steps, &a.row_seeds, &a.source)
-                            == (&b.algo, &b.env, b.steps, &b.row_seeds, &b.source)
+                        (&a.algo, &a.env, a.steps, &a.row_seeds, a.need, &a.source)
+                            == (&b.algo, &b.env, b.steps, &b.row_seeds, b.need, &b.source)
                             && a.threshold.to_bits() == b.threshold.to_bits()
                             && a.tolerance.to_bits() == b.tolerance.to_bits()
                     };
@@ -513,7 +532,7 @@ fn judge(report: &mut Report, baseline: Option<&BTreeMap<String, f64>>) {
         let centre = iqm(&returns);
         let (low, high) = iqm_interval(std::slice::from_ref(&returns), 0.95, BOOTSTRAP_REPS, 0);
         let reaching = returns.iter().filter(|&&r| r >= run.threshold).count();
-        let needed = seeds_needed(returns.len());
+        let needed = run.need.unwrap_or_else(|| seeds_needed(returns.len()));
         let passed_threshold = reaching >= needed && centre >= run.threshold;
         let baseline_iqm = baseline.and_then(|b| b.get(&run.name).copied());
         let passed_baseline = baseline_iqm.map(|b| centre >= b - run.tolerance);
@@ -676,6 +695,7 @@ mod tests {
             steps: 1,
             seeds: seeds.to_vec(),
             threshold: 0.0,
+            need: None,
             tolerance: None,
             source: String::new(),
         }
@@ -736,6 +756,7 @@ mod tests {
                 steps: 1,
                 row_seeds: (0..returns.len() as u64).collect(),
                 threshold,
+                need: None,
                 tolerance: 10.0,
                 source: String::new(),
                 seeds: returns
@@ -789,5 +810,48 @@ mod tests {
         assert_eq!(base.passed, Some(false));
         judge(&mut base, Some(&BTreeMap::from([("r".to_string(), 509.0)])));
         assert_eq!(base.passed, Some(true));
+    }
+
+    #[test]
+    fn a_row_may_need_fewer_seeds() {
+        // Three collapsed seeds of ten: fails the 90% rule, passes a row that needs seven.
+        let returns = [500., -459., 500., 500., 56., 500., 500., 20., 500., -300.];
+        let mut default = report(&returns, 50.0);
+        judge(&mut default, None);
+        assert_eq!(default.passed, Some(false));
+        let mut seven = report(&returns, 50.0);
+        seven.runs[0].need = Some(7);
+        judge(&mut seven, None);
+        let v = seven.runs[0].verdict.clone().unwrap();
+        assert_eq!((v.seeds_reaching, v.seeds_needed), (7, 7));
+        assert_eq!(seven.passed, Some(true));
+        // The IQM clause still applies: seven reaching with a low IQM fails.
+        let mut low = report(&[60., 60., 60., 60., 60., 60., 60., -1e4, -1e4, -1e4], 50.0);
+        low.runs[0].need = Some(7);
+        judge(&mut low, None);
+        assert!(low.runs[0].verdict.as_ref().unwrap().iqm < 50.0);
+        assert_eq!(low.passed, Some(false));
+    }
+
+    #[test]
+    fn a_table_refuses_a_need_beyond_its_seeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.toml");
+        let table = |need: usize| {
+            format!(
+                "[[run]]\nname = \"r\"\ntiers = [\"full\"]\nalgo = \"a2c\"\nenv = \"CartPole-v1\"\n\
+                 steps = 1\nseeds = [0, 1, 2]\nthreshold = 0.0\nneed = {need}\nsource = \"\"\n"
+            )
+        };
+        std::fs::write(&path, table(3)).unwrap();
+        assert_eq!(load_table(&path).unwrap().run[0].need, Some(3));
+        for bad in [0, 4] {
+            std::fs::write(&path, table(bad)).unwrap();
+            let err = load_table(&path).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("needs {bad} seeds but has 3")),
+                "{err}"
+            );
+        }
     }
 }
