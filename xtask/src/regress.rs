@@ -626,8 +626,8 @@ fn markdown(report: &Report) -> String {
     };
     let mut s = format!(
         "## Regression report: {title} ({}, {:.0} s)\n\n\
-         A row passes when at least 90% of its seeds (9 of 10) and the interquartile mean over \
-         seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
+         A row passes when at least 90% of its seeds (9 of 10; a row's `need` may ask fewer) and \
+         the interquartile mean over seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
          of the baseline's).\n\n\
          | run | algo | env | steps | seeds | final returns | median | IQM [95% CI] | seeds ≥ threshold | threshold | baseline IQM | wall s (per seed) | result |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
