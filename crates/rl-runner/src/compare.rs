@@ -25,6 +25,9 @@ pub struct RunCurves {
     pub env: String,
     /// Its seed.
     pub seed: u64,
+    /// The algorithm's `variant` setting where its config gives one (SAC's `"v1"`), so that
+    /// variants of one algorithm fall in separate groups.
+    pub variant: Option<String>,
     /// Training episodes and evaluations from `metrics/`.
     pub curve: Curve,
 }
@@ -32,12 +35,19 @@ pub struct RunCurves {
 impl RunCurves {
     /// Reads the run in `dir` (its `config.toml` and `metrics/`).
     pub fn read(dir: &Path) -> Result<Self> {
-        let run = ConfigFile::parse(&read_run_config(dir)?)?.run()?;
+        let config = ConfigFile::parse(&read_run_config(dir)?)?;
+        let run = config.run()?;
+        let variant = config
+            .algo_table(&run.algo)?
+            .get("variant")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         Ok(Self {
             dir: dir.to_path_buf(),
             algo: run.algo,
             env: run.env,
             seed: run.seed,
+            variant,
             curve: read_curve(dir)?,
         })
     }
@@ -47,9 +57,13 @@ impl RunCurves {
         self.curve.evals.last().copied()
     }
 
-    /// `"<ALGO> <env>"`: runs with the same key are seeds of one group.
+    /// `"<ALGO> <env>"`, or `"<ALGO> <variant> <env>"` where the config names a variant (`"SAC v1
+    /// Hopper-v5"`): runs with the same key are seeds of one group.
     pub fn group(&self) -> String {
-        format!("{} {}", self.algo.to_uppercase(), self.env)
+        match &self.variant {
+            Some(v) => format!("{} {v} {}", self.algo.to_uppercase(), self.env),
+            None => format!("{} {}", self.algo.to_uppercase(), self.env),
+        }
     }
 }
 
@@ -304,7 +318,10 @@ pub fn compare_gif(path: &Path, runs: &[RunCurves], device: &Device) -> Result<V
     let mut recordings: Vec<Recording> = Vec::new();
     for r in runs {
         let (run, mut algo) = load_run(&r.dir, device)?;
-        let label = format!("{} seed {}", r.algo.to_uppercase(), run.seed);
+        let label = match &r.variant {
+            Some(v) => format!("{} {v} seed {}", r.algo.to_uppercase(), run.seed),
+            None => format!("{} seed {}", r.algo.to_uppercase(), run.seed),
+        };
         let mut rec = record_episodes(algo.as_mut(), run.seed, 1, &label)?;
         recordings.append(&mut rec);
     }
@@ -320,4 +337,43 @@ pub fn compare_gif(path: &Path, runs: &[RunCurves], device: &Device) -> Result<V
         .collect();
     write_gif(path, &frames)?;
     Ok(recordings.iter().map(|r| r.episode_return).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(algo: &str, env: &str, seed: u64, variant: Option<&str>) -> RunCurves {
+        RunCurves {
+            dir: PathBuf::from(format!("{algo}-{env}-{seed}")),
+            algo: algo.into(),
+            env: env.into(),
+            seed,
+            variant: variant.map(str::to_owned),
+            curve: Curve::default(),
+        }
+    }
+
+    #[test]
+    fn seeds_group_by_algorithm_variant_and_env_in_order_of_first_appearance() {
+        let runs = [
+            run("sac", "Hopper-v5", 0, None),
+            run("sac", "Hopper-v5", 0, Some("v1")),
+            run("sac", "Hopper-v5", 1, None),
+            run("sac", "Hopper-v5", 1, Some("v1")),
+            run("a2c", "Hopper-v5", 0, None),
+        ];
+        let grouped: Vec<(String, Vec<u64>)> = groups(&runs)
+            .into_iter()
+            .map(|(g, m)| (g, m.iter().map(|r| r.seed).collect()))
+            .collect();
+        assert_eq!(
+            grouped,
+            [
+                ("SAC Hopper-v5".to_string(), vec![0, 1]),
+                ("SAC v1 Hopper-v5".to_string(), vec![0, 1]),
+                ("A2C Hopper-v5".to_string(), vec![0]),
+            ]
+        );
+    }
 }
