@@ -121,7 +121,46 @@ struct Report {
     shard: Option<String>,
     /// `None` for a shard's report.
     passed: Option<bool>,
+    /// The machines that trained the runs ([`machine`]; a merge lists its shards' distinct ones):
+    /// one seed's numbers repeat on one kind of CPU, while another SIMD level (gemm's AVX-512
+    /// kernels against its AVX2 ones) moves their last bits and so the runs.
+    #[serde(default)]
+    machines: Vec<String>,
     runs: Vec<RunResult>,
+}
+
+/// The CPU, its threads and the SIMD level that picks gemm's kernels, e.g. `AMD EPYC, 2 threads,
+/// x86_64 with AVX-512`.
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "an unknown CPU".into());
+    let threads = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("{model}, {threads} threads, {}", simd_level())
+}
+
+#[cfg(target_arch = "x86_64")]
+fn simd_level() -> &'static str {
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        "x86_64 with AVX-512"
+    } else if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        "x86_64 with AVX2 and FMA, without AVX-512"
+    } else {
+        "x86_64 without AVX2"
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn simd_level() -> &'static str {
+    std::env::consts::ARCH
 }
 
 /// A row of the report: the row as the table had it, its seeds' results and (for a whole tier)
@@ -425,6 +464,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
         wall_seconds: started.elapsed().as_secs_f64(),
         shard: args.shard.clone(),
         passed: None,
+        machines: vec![machine()],
         runs: results,
     };
     if shard.is_none() {
@@ -439,9 +479,15 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
     let mut tier: Option<String> = None;
     let mut started: Option<String> = None;
     let mut wall = 0.0f64;
+    let mut machines: Vec<String> = Vec::new();
     let mut rows: Vec<RunResult> = Vec::new();
     for path in paths {
         let part = read_report(path)?;
+        for m in &part.machines {
+            if !machines.contains(m) {
+                machines.push(m.clone());
+            }
+        }
         match &tier {
             Some(t) if *t != part.tier => bail!(
                 "{} is a report of tier {:?}, the others of {t:?}",
@@ -514,6 +560,7 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
         wall_seconds: wall,
         shard: None,
         passed: None,
+        machines,
         runs: rows,
     };
     judge(&mut report, baseline.as_ref());
@@ -626,12 +673,19 @@ fn markdown(report: &Report) -> String {
     };
     let mut s = format!(
         "## Regression report: {title} ({}, {:.0} s)\n\n\
+         Trained on: {}.\n\n\
          A row passes when at least 90% of its seeds (9 of 10; a row's `need` may ask fewer) and \
          the interquartile mean over seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
          of the baseline's).\n\n\
          | run | algo | env | steps | seeds | final returns | median | IQM [95% CI] | seeds ≥ threshold | threshold | baseline IQM | wall s (per seed) | result |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-        report.started, report.wall_seconds
+        report.started,
+        report.wall_seconds,
+        if report.machines.is_empty() {
+            "not recorded".to_string()
+        } else {
+            report.machines.join("; ")
+        }
     );
     for r in &report.runs {
         let seeds: Vec<u64> = r.seeds.iter().map(|x| x.seed).collect();
@@ -749,6 +803,7 @@ mod tests {
             wall_seconds: 0.0,
             shard: None,
             passed: None,
+            machines: Vec::new(),
             runs: vec![RunResult {
                 name: "r".into(),
                 algo: "acer".into(),

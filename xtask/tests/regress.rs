@@ -113,6 +113,35 @@ fn merged_shards_are_the_unsharded_report() {
     assert_eq!(whole["runs"][0]["verdict"]["passed"], true);
     assert_eq!(whole["runs"][0]["seeds"].as_array().unwrap().len(), 3);
     assert!(merged_dir.join("curves.png").is_file());
+    // The report names the machine that trained it (its SIMD level moves the runs' last bits).
+    let machines = whole["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 1);
+    assert!(
+        machines[0].as_str().unwrap().contains("threads"),
+        "{machines:?}"
+    );
+
+    // Shards trained on two kinds of machine: the merged report lists both.
+    let mut elsewhere: Value =
+        serde_json::from_str(&std::fs::read_to_string(&parts[1]).unwrap()).unwrap();
+    elsewhere["machines"] = serde_json::json!(["another CPU, 8 threads, x86_64 with AVX-512"]);
+    let moved = dir.path().join("elsewhere.json");
+    std::fs::write(&moved, elsewhere.to_string()).unwrap();
+    let mixed_dir = dir.path().join("mixed");
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args([&parts[0], &moved, &parts[2]])
+        .arg("--out")
+        .arg(&mixed_dir)
+        .output()
+        .unwrap();
+    let mixed = numbers(&mixed_dir.join("report.json"));
+    assert_eq!(
+        mixed["machines"],
+        serde_json::json!([machines[0], "another CPU, 8 threads, x86_64 with AVX-512"])
+    );
+    let md = std::fs::read_to_string(mixed_dir.join("report.md")).unwrap();
+    assert!(md.contains("another CPU, 8 threads"), "{md}");
 
     // A missing slice, or one given twice, is an error that says so.
     let missing = Command::new(env!("CARGO_BIN_EXE_xtask"))
