@@ -5,13 +5,17 @@
 //! - `cargo xtask eval RUN_DIR [--episodes N]`: evaluate a run's latest checkpoint.
 //! - `cargo xtask bench [NAME ...] [--peers] [--json FILE]`: benchmarks, optionally side by side
 //!   with the Python peers measured in the same run.
-//! - `cargo xtask regress [--tier smoke|full] [--baseline report.json]`: the regression table
+//! - `cargo xtask regress [--tier smoke|full|mujoco|gymnasium] [--baseline report.json]`: the regression table
 //!   (`xtask/regress.toml`) trained and judged; a markdown and JSON report and a PNG of curves.
 
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
     reason = "a command-line tool reports on stdout/stderr"
+)]
+#![allow(
+    rustdoc::invalid_html_tags,
+    reason = "doc comments are clap's --help text, whose placeholders (`target/regress/<tier>`) read as HTML tags to rustdoc"
 )]
 
 /// mimalloc instead of glibc's allocator: candle allocates a fresh buffer for every tensor, and
