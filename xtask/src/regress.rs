@@ -126,7 +126,33 @@ struct Report {
     /// kernels against its AVX2 ones) moves their last bits and so the runs.
     #[serde(default)]
     machines: Vec<String>,
+    /// The commits the runs were trained at ([`commit`]; a merge lists its shards' distinct
+    /// ones): shards merged from two commits are one tier run only if nothing between them
+    /// changed a learner.
+    #[serde(default)]
+    commits: Vec<String>,
     runs: Vec<RunResult>,
+}
+
+/// `git rev-parse --short HEAD` of the workspace, `-dirty` when tracked files differ from it;
+/// `unknown` outside a git checkout.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(crate::workspace_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(head) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
+            _ => head,
+        },
+        None => "unknown".into(),
+    }
 }
 
 /// The CPU, its threads and the SIMD level that picks gemm's kernels, e.g. `AMD EPYC, 2 threads,
@@ -170,6 +196,11 @@ struct RunResult {
     name: String,
     algo: String,
     env: String,
+    /// The row's preset and `--set` overrides, where it has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    preset: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    set: Vec<String>,
     steps: u64,
     /// All seeds of the row (a shard trains some of them).
     row_seeds: Vec<u64>,
@@ -412,6 +443,8 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
             name: row.name.clone(),
             algo: row.algo.clone(),
             env: row.env.clone(),
+            preset: row.preset.clone(),
+            set: row.set.clone(),
             steps: row.steps,
             row_seeds: row.seeds.clone(),
             threshold: row.threshold,
@@ -465,6 +498,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
         shard: args.shard.clone(),
         passed: None,
         machines: vec![machine()],
+        commits: vec![commit()],
         runs: results,
     };
     if shard.is_none() {
@@ -480,12 +514,18 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
     let mut started: Option<String> = None;
     let mut wall = 0.0f64;
     let mut machines: Vec<String> = Vec::new();
+    let mut commits: Vec<String> = Vec::new();
     let mut rows: Vec<RunResult> = Vec::new();
     for path in paths {
         let part = read_report(path)?;
-        for m in &part.machines {
-            if !machines.contains(m) {
-                machines.push(m.clone());
+        for (all, these) in [
+            (&mut machines, &part.machines),
+            (&mut commits, &part.commits),
+        ] {
+            for m in these {
+                if !all.contains(m) {
+                    all.push(m.clone());
+                }
             }
         }
         match &tier {
@@ -509,10 +549,26 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
                     ..run
                 }),
                 Some(row) => {
+                    // What the row trains and how it is judged; its `source` (documentation)
+                    // is the first report's.
                     let same = |a: &RunResult, b: &RunResult| {
-                        (&a.algo, &a.env, a.steps, &a.row_seeds, a.need, &a.source)
-                            == (&b.algo, &b.env, b.steps, &b.row_seeds, b.need, &b.source)
-                            && a.threshold.to_bits() == b.threshold.to_bits()
+                        (
+                            &a.algo,
+                            &a.env,
+                            &a.preset,
+                            &a.set,
+                            a.steps,
+                            &a.row_seeds,
+                            a.need,
+                        ) == (
+                            &b.algo,
+                            &b.env,
+                            &b.preset,
+                            &b.set,
+                            b.steps,
+                            &b.row_seeds,
+                            b.need,
+                        ) && a.threshold.to_bits() == b.threshold.to_bits()
                             && a.tolerance.to_bits() == b.tolerance.to_bits()
                     };
                     if !same(row, &run) {
@@ -561,6 +617,7 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
         shard: None,
         passed: None,
         machines,
+        commits,
         runs: rows,
     };
     judge(&mut report, baseline.as_ref());
@@ -673,7 +730,7 @@ fn markdown(report: &Report) -> String {
     };
     let mut s = format!(
         "## Regression report: {title} ({}, {:.0} s)\n\n\
-         Trained on: {}.\n\n\
+         Trained on: {}; at commit {}.\n\n\
          A row passes when at least 90% of its seeds (9 of 10; a row's `need` may ask fewer) and \
          the interquartile mean over seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
          of the baseline's).\n\n\
@@ -685,6 +742,11 @@ fn markdown(report: &Report) -> String {
             "not recorded".to_string()
         } else {
             report.machines.join("; ")
+        },
+        if report.commits.is_empty() {
+            "not recorded".to_string()
+        } else {
+            report.commits.join(", ")
         }
     );
     for r in &report.runs {
@@ -804,10 +866,13 @@ mod tests {
             shard: None,
             passed: None,
             machines: Vec::new(),
+            commits: Vec::new(),
             runs: vec![RunResult {
                 name: "r".into(),
                 algo: "acer".into(),
                 env: "CartPole-v1".into(),
+                preset: None,
+                set: Vec::new(),
                 steps: 1,
                 row_seeds: (0..returns.len() as u64).collect(),
                 threshold,

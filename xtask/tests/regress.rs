@@ -121,10 +121,14 @@ fn merged_shards_are_the_unsharded_report() {
         "{machines:?}"
     );
 
-    // Shards trained on two kinds of machine: the merged report lists both.
+    assert_eq!(whole["commits"].as_array().unwrap().len(), 1);
+
+    // Shards trained on two kinds of machine, with a row's documentation edited in between: the
+    // merged report lists both machines and keeps the first report's source.
     let mut elsewhere: Value =
         serde_json::from_str(&std::fs::read_to_string(&parts[1]).unwrap()).unwrap();
     elsewhere["machines"] = serde_json::json!(["another CPU, 8 threads, x86_64 with AVX-512"]);
+    elsewhere["runs"][0]["source"] = serde_json::json!("reworded");
     let moved = dir.path().join("elsewhere.json");
     std::fs::write(&moved, elsewhere.to_string()).unwrap();
     let mixed_dir = dir.path().join("mixed");
@@ -140,8 +144,23 @@ fn merged_shards_are_the_unsharded_report() {
         mixed["machines"],
         serde_json::json!([machines[0], "another CPU, 8 threads, x86_64 with AVX-512"])
     );
+    assert_eq!(mixed["runs"][0]["source"], whole["runs"][0]["source"]);
     let md = std::fs::read_to_string(mixed_dir.join("report.md")).unwrap();
     assert!(md.contains("another CPU, 8 threads"), "{md}");
+
+    // A shard whose row trained something else (another override) is refused.
+    elsewhere["runs"][0]["set"] = serde_json::json!(["learning_rate=1.0"]);
+    std::fs::write(&moved, elsewhere.to_string()).unwrap();
+    let other = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args([&parts[0], &moved, &parts[2]])
+        .arg("--out")
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(!other.status.success());
+    assert!(stderr.contains("differs from the same row"), "{stderr}");
 
     // A missing slice, or one given twice, is an error that says so.
     let missing = Command::new(env!("CARGO_BIN_EXE_xtask"))
