@@ -437,6 +437,8 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let device = parse_device("cpu")?;
     let started = Instant::now();
+    // Taken before training, so that edits while a long tier runs are not credited to it.
+    let (machines, commits) = (vec![machine()], vec![commit()]);
     let mut results: Vec<RunResult> = rows
         .iter()
         .map(|row| RunResult {
@@ -497,8 +499,8 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
         wall_seconds: started.elapsed().as_secs_f64(),
         shard: args.shard.clone(),
         passed: None,
-        machines: vec![machine()],
-        commits: vec![commit()],
+        machines,
+        commits,
         runs: results,
     };
     if shard.is_none() {
