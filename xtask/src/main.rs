@@ -5,8 +5,9 @@
 //! - `cargo xtask eval RUN_DIR [--episodes N]`: evaluate a run's latest checkpoint.
 //! - `cargo xtask bench [NAME ...] [--peers] [--json FILE]`: benchmarks, optionally side by side
 //!   with the Python peers measured in the same run.
-//! - `cargo xtask regress [--tier smoke|full|mujoco|gymnasium] [--baseline report.json]`: the regression table
-//!   (`xtask/regress.toml`) trained and judged; a markdown and JSON report and a PNG of curves.
+//! - `cargo xtask regress [--tier smoke|full|mujoco|gymnasium] [--baseline report.json]
+//!   [--shard I/N]`: the regression table (`xtask/regress.toml`) trained and judged; a markdown
+//!   and JSON report and a PNG of curves. `cargo xtask regress merge REPORT...` joins shards.
 
 #![allow(
     clippy::print_stdout,

@@ -168,7 +168,8 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "an unknown CPU".into());
     let threads = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{model}, {threads} threads, {}", simd_level())
+    let plural = if threads == 1 { "" } else { "s" };
+    format!("{model}, {threads} thread{plural}, {}", simd_level())
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -196,9 +197,10 @@ struct RunResult {
     name: String,
     algo: String,
     env: String,
-    /// The row's preset and `--set` overrides, where it has them.
+    /// The row's preset, where it names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     preset: Option<String>,
+    /// The row's `--set` overrides, where it has them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     set: Vec<String>,
     steps: u64,
@@ -520,10 +522,13 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
     let mut rows: Vec<RunResult> = Vec::new();
     for path in paths {
         let part = read_report(path)?;
+        // A report from before these fields says so, rather than leaving the lists looking whole.
+        let unrecorded = vec![format!("not recorded ({})", path.display())];
         for (all, these) in [
             (&mut machines, &part.machines),
             (&mut commits, &part.commits),
         ] {
+            let these = if these.is_empty() { &unrecorded } else { these };
             for m in these {
                 if !all.contains(m) {
                     all.push(m.clone());
@@ -596,6 +601,14 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
         }
     }
     let tier = tier.context("no reports to merge")?;
+    if commits.len() > 1 {
+        eprintln!(
+            "warning: the shards were trained at {} commits ({}): they are one tier run only if \
+             no learner changed between them (`git diff A B -- crates/`)",
+            commits.len(),
+            commits.join(", ")
+        );
+    }
     for row in &mut rows {
         let order = |seed: u64| row.row_seeds.iter().position(|&s| s == seed);
         let missing: Vec<u64> = row
@@ -732,7 +745,7 @@ fn markdown(report: &Report) -> String {
     };
     let mut s = format!(
         "## Regression report: {title} ({}, {:.0} s)\n\n\
-         Trained on: {}; at commit {}.\n\n\
+         Trained on: {}. At commit: {}.\n\n\
          A row passes when at least 90% of its seeds (9 of 10; a row's `need` may ask fewer) and \
          the interquartile mean over seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
          of the baseline's).\n\n\

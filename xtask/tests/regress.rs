@@ -132,13 +132,15 @@ fn merged_shards_are_the_unsharded_report() {
     let moved = dir.path().join("elsewhere.json");
     std::fs::write(&moved, elsewhere.to_string()).unwrap();
     let mixed_dir = dir.path().join("mixed");
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let merged = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["regress", "merge"])
         .args([&parts[0], &moved, &parts[2]])
         .arg("--out")
         .arg(&mixed_dir)
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(mixed_dir.join("report.json").is_file(), "{stderr}");
     let mixed = numbers(&mixed_dir.join("report.json"));
     assert_eq!(
         mixed["machines"],
@@ -148,19 +150,65 @@ fn merged_shards_are_the_unsharded_report() {
     let md = std::fs::read_to_string(mixed_dir.join("report.md")).unwrap();
     assert!(md.contains("another CPU, 8 threads"), "{md}");
 
-    // A shard whose row trained something else (another override) is refused.
-    elsewhere["runs"][0]["set"] = serde_json::json!(["learning_rate=1.0"]);
-    std::fs::write(&moved, elsewhere.to_string()).unwrap();
-    let other = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    // Reports written before machines, commits, presets and overrides were recorded still merge,
+    // and the merged report says what they lack.
+    let old_paths: Vec<_> = parts
+        .iter()
+        .enumerate()
+        .map(|(k, part)| {
+            let mut old: Value =
+                serde_json::from_str(&std::fs::read_to_string(part).unwrap()).unwrap();
+            for key in ["machines", "commits"] {
+                old.as_object_mut().unwrap().remove(key);
+            }
+            for run in old["runs"].as_array_mut().unwrap() {
+                let run = run.as_object_mut().unwrap();
+                run.remove("preset");
+                run.remove("set");
+            }
+            let path = dir.path().join(format!("old-{k}.json"));
+            std::fs::write(&path, old.to_string()).unwrap();
+            path
+        })
+        .collect();
+    let old_dir = dir.path().join("old");
+    let merged = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["regress", "merge"])
-        .args([&parts[0], &moved, &parts[2]])
+        .args(&old_paths)
         .arg("--out")
-        .arg(dir.path().join("other"))
+        .arg(&old_dir)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&other.stderr);
-    assert!(!other.status.success());
-    assert!(stderr.contains("differs from the same row"), "{stderr}");
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(old_dir.join("report.json").is_file(), "{stderr}");
+    let machines = numbers(&old_dir.join("report.json"))["machines"].to_string();
+    assert!(
+        machines.contains("not recorded (") && machines.contains("old-2.json"),
+        "{machines}"
+    );
+
+    // A shard whose row trained something else (another override, another preset) is refused.
+    for (key, value) in [
+        ("set", serde_json::json!(["learning_rate=1.0"])),
+        ("preset", serde_json::json!("CartPole-v1")),
+    ] {
+        let mut other = elsewhere.clone();
+        other["runs"][0][key] = value;
+        std::fs::write(&moved, other.to_string()).unwrap();
+        let refused = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["regress", "merge"])
+            .args([&parts[0], &moved, &parts[2]])
+            .arg("--out")
+            .arg(dir.path().join(format!("other-{key}")))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success());
+        assert!(
+            stderr.contains("differs from the same row"),
+            "{key}: {stderr}"
+        );
+    }
 
     // A missing slice, or one given twice, is an error that says so.
     let missing = Command::new(env!("CARGO_BIN_EXE_xtask"))

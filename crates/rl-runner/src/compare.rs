@@ -25,8 +25,9 @@ pub struct RunCurves {
     pub env: String,
     /// Its seed.
     pub seed: u64,
-    /// The algorithm's `variant` setting where its config gives one (SAC's `"v1"`), so that
-    /// variants of one algorithm fall in separate groups.
+    /// The algorithm's `variant` where its config sets one other than the learner's default
+    /// (SAC's `"v1"`; a resolved config also names the default, `"v2"`, which is left out), so
+    /// that variants of one algorithm fall in separate groups.
     pub variant: Option<String>,
     /// Training episodes and evaluations from `metrics/`.
     pub curve: Curve,
@@ -37,10 +38,14 @@ impl RunCurves {
     pub fn read(dir: &Path) -> Result<Self> {
         let config = ConfigFile::parse(&read_run_config(dir)?)?;
         let run = config.run()?;
+        let default = crate::learners::learner(&run.algo)
+            .ok()
+            .and_then(|l| l.default_variant);
         let variant = config
             .algo_table(&run.algo)?
             .get("variant")
             .and_then(|v| v.as_str())
+            .filter(|&v| Some(v) != default)
             .map(str::to_owned);
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -352,6 +357,31 @@ mod tests {
             variant: variant.map(str::to_owned),
             curve: Curve::default(),
         }
+    }
+
+    /// A run folder as `train` leaves it, with the resolved `[sac]` table naming `variant`.
+    fn sac_folder(root: &Path, name: &str, variant: &str) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(dir.join("metrics")).unwrap();
+        let config = format!(
+            "[run]\nalgo = \"sac\"\nenv = \"Hopper-v5\"\nseed = 0\n\n[sac]\nvariant = \"{variant}\"\n"
+        );
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let episodes = format!("{}\n", crate::logs::EPISODES_HEADER);
+        std::fs::write(dir.join("metrics/episodes.csv"), episodes).unwrap();
+        let evals = format!("{}\n", crate::logs::EVAL_HEADER);
+        std::fs::write(dir.join("metrics/eval.csv"), evals).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_resolved_config_names_the_default_variant_and_its_group_leaves_it_out() {
+        let root = tempfile::tempdir().unwrap();
+        let v2 = RunCurves::read(&sac_folder(root.path(), "v2", "v2")).unwrap();
+        let v1 = RunCurves::read(&sac_folder(root.path(), "v1", "v1")).unwrap();
+        assert_eq!(v2.variant, None);
+        assert_eq!(v2.group(), "SAC Hopper-v5");
+        assert_eq!(v1.group(), "SAC v1 Hopper-v5");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Learner {
     pub default_env: &'static str,
     /// Its shipped presets, named by environment id or variant.
     pub presets: &'static Presets,
+    /// The `variant` its config resolves to when none is set (SAC's `"v2"`); `None` for a
+    /// learner without variants.
+    pub default_variant: Option<&'static str>,
     /// The constructor.
     pub build: Build,
 }
@@ -33,24 +36,28 @@ pub const LEARNERS: &[Learner] = &[
         name: "sac",
         default_env: "Pendulum-v1",
         presets: &rl_sac::presets::PRESETS,
+        default_variant: Some("v2"),
         build: |run, table, device| Ok(Box::new(SacAlgorithm::new(run, table, device)?)),
     },
     Learner {
         name: "a2c",
         default_env: "CartPole-v1",
         presets: &rl_a2c::presets::PRESETS,
+        default_variant: None,
         build: |run, table, device| Ok(Box::new(A2cAlgorithm::new(run, table, device)?)),
     },
     Learner {
         name: "acer",
         default_env: "CartPole-v1",
         presets: &rl_acer::presets::PRESETS,
+        default_variant: None,
         build: |run, table, device| Ok(Box::new(AcerAlgorithm::new(run, table, device)?)),
     },
     Learner {
         name: "ppo",
         default_env: "CartPole-v1",
         presets: &rl_ppo::presets::PRESETS,
+        default_variant: None,
         build: |run, table, device| Ok(Box::new(PpoAlgorithm::new(run, table, device)?)),
     },
 ];
