@@ -735,6 +735,15 @@ fn publish(report: &Report, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `items` joined by `sep`, or `not recorded` for a report that predates them.
+fn listed(items: &[String], sep: &str) -> String {
+    if items.is_empty() {
+        "not recorded".into()
+    } else {
+        items.join(sep)
+    }
+}
+
 fn markdown(report: &Report) -> String {
     let title = match &report.shard {
         Some(shard) => format!(
@@ -753,16 +762,8 @@ fn markdown(report: &Report) -> String {
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         report.started,
         report.wall_seconds,
-        if report.machines.is_empty() {
-            "not recorded".to_string()
-        } else {
-            report.machines.join("; ")
-        },
-        if report.commits.is_empty() {
-            "not recorded".to_string()
-        } else {
-            report.commits.join(", ")
-        }
+        listed(&report.machines, "; "),
+        listed(&report.commits, ", ")
     );
     for r in &report.runs {
         let seeds: Vec<u64> = r.seeds.iter().map(|x| x.seed).collect();

@@ -50,6 +50,17 @@ fn regress(args: &[&str], table: &Path, out: &Path) -> Output {
         .unwrap()
 }
 
+/// `cargo xtask regress merge REPORTS... --out OUT`.
+fn merge<P: AsRef<std::ffi::OsStr>>(reports: &[P], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args(reports)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// The report without what depends on the clock.
 fn numbers(path: &Path) -> Value {
     let mut report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -94,13 +105,7 @@ fn merged_shards_are_the_unsharded_report() {
 
     // The slices in any order.
     let merged_dir = dir.path().join("merged");
-    let merged = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["regress", "merge"])
-        .args([&parts[2], &parts[0], &parts[1]])
-        .arg("--out")
-        .arg(&merged_dir)
-        .output()
-        .unwrap();
+    let merged = merge(&[&parts[2], &parts[0], &parts[1]], &merged_dir);
     let stderr = String::from_utf8_lossy(&merged.stderr);
     assert!(!merged.status.success(), "{stderr}");
     assert!(
@@ -117,7 +122,7 @@ fn merged_shards_are_the_unsharded_report() {
     let machines = whole["machines"].as_array().unwrap();
     assert_eq!(machines.len(), 1);
     assert!(
-        machines[0].as_str().unwrap().contains("threads"),
+        machines[0].as_str().unwrap().contains(" thread"),
         "{machines:?}"
     );
 
@@ -132,13 +137,7 @@ fn merged_shards_are_the_unsharded_report() {
     let moved = dir.path().join("elsewhere.json");
     std::fs::write(&moved, elsewhere.to_string()).unwrap();
     let mixed_dir = dir.path().join("mixed");
-    let merged = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["regress", "merge"])
-        .args([&parts[0], &moved, &parts[2]])
-        .arg("--out")
-        .arg(&mixed_dir)
-        .output()
-        .unwrap();
+    let merged = merge(&[&parts[0], &moved, &parts[2]], &mixed_dir);
     let stderr = String::from_utf8_lossy(&merged.stderr);
     assert!(mixed_dir.join("report.json").is_file(), "{stderr}");
     let mixed = numbers(&mixed_dir.join("report.json"));
@@ -172,13 +171,7 @@ fn merged_shards_are_the_unsharded_report() {
         })
         .collect();
     let old_dir = dir.path().join("old");
-    let merged = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["regress", "merge"])
-        .args(&old_paths)
-        .arg("--out")
-        .arg(&old_dir)
-        .output()
-        .unwrap();
+    let merged = merge(&old_paths, &old_dir);
     let stderr = String::from_utf8_lossy(&merged.stderr);
     assert!(old_dir.join("report.json").is_file(), "{stderr}");
     let machines = numbers(&old_dir.join("report.json"))["machines"].to_string();
@@ -195,13 +188,10 @@ fn merged_shards_are_the_unsharded_report() {
         let mut other = elsewhere.clone();
         other["runs"][0][key] = value;
         std::fs::write(&moved, other.to_string()).unwrap();
-        let refused = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(["regress", "merge"])
-            .args([&parts[0], &moved, &parts[2]])
-            .arg("--out")
-            .arg(dir.path().join(format!("other-{key}")))
-            .output()
-            .unwrap();
+        let refused = merge(
+            &[&parts[0], &moved, &parts[2]],
+            &dir.path().join(format!("other-{key}")),
+        );
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(!refused.status.success());
         assert!(
@@ -211,22 +201,13 @@ fn merged_shards_are_the_unsharded_report() {
     }
 
     // A missing slice, or one given twice, is an error that says so.
-    let missing = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["regress", "merge"])
-        .args([&parts[0], &parts[1]])
-        .arg("--out")
-        .arg(dir.path().join("missing"))
-        .output()
-        .unwrap();
+    let missing = merge(&[&parts[0], &parts[1]], &dir.path().join("missing"));
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("no report has seeds"), "{stderr}");
-    let twice = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["regress", "merge"])
-        .args([&parts[0], &parts[1], &parts[2], &parts[0]])
-        .arg("--out")
-        .arg(dir.path().join("twice"))
-        .output()
-        .unwrap();
+    let twice = merge(
+        &[&parts[0], &parts[1], &parts[2], &parts[0]],
+        &dir.path().join("twice"),
+    );
     let stderr = String::from_utf8_lossy(&twice.stderr);
     assert!(stderr.contains("is in two reports"), "{stderr}");
 }

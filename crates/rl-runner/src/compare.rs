@@ -65,9 +65,14 @@ impl RunCurves {
     /// `"<ALGO> <env>"`, or `"<ALGO> <variant> <env>"` where the config names a variant (`"SAC v1
     /// Hopper-v5"`): runs with the same key are seeds of one group.
     pub fn group(&self) -> String {
+        format!("{} {}", self.learner(), self.env)
+    }
+
+    /// `"<ALGO>"` or `"<ALGO> <variant>"` (`"SAC v1"`): what a group and a GIF label name.
+    fn learner(&self) -> String {
         match &self.variant {
-            Some(v) => format!("{} {v} {}", self.algo.to_uppercase(), self.env),
-            None => format!("{} {}", self.algo.to_uppercase(), self.env),
+            Some(v) => format!("{} {v}", self.algo.to_uppercase()),
+            None => self.algo.to_uppercase(),
         }
     }
 }
@@ -323,10 +328,7 @@ pub fn compare_gif(path: &Path, runs: &[RunCurves], device: &Device) -> Result<V
     let mut recordings: Vec<Recording> = Vec::new();
     for r in runs {
         let (run, mut algo) = load_run(&r.dir, device)?;
-        let label = match &r.variant {
-            Some(v) => format!("{} {v} seed {}", r.algo.to_uppercase(), run.seed),
-            None => format!("{} seed {}", r.algo.to_uppercase(), run.seed),
-        };
+        let label = format!("{} seed {}", r.learner(), run.seed);
         let mut rec = record_episodes(algo.as_mut(), run.seed, 1, &label)?;
         recordings.append(&mut rec);
     }
