@@ -134,12 +134,15 @@ fn merged_shards_are_the_unsharded_report() {
         serde_json::from_str(&std::fs::read_to_string(&parts[1]).unwrap()).unwrap();
     elsewhere["machines"] = serde_json::json!(["another CPU, 8 threads, x86_64 with AVX-512"]);
     elsewhere["runs"][0]["source"] = serde_json::json!("reworded");
+    elsewhere["commits"] = serde_json::json!(["0000000"]);
     let moved = dir.path().join("elsewhere.json");
     std::fs::write(&moved, elsewhere.to_string()).unwrap();
     let mixed_dir = dir.path().join("mixed");
     let merged = merge(&[&parts[0], &moved, &parts[2]], &mixed_dir);
     let stderr = String::from_utf8_lossy(&merged.stderr);
     assert!(mixed_dir.join("report.json").is_file(), "{stderr}");
+    // Two commits are listed, and the merge warns that they are one run only if no learner changed.
+    assert!(stderr.contains("trained at 2 commits"), "{stderr}");
     let mixed = numbers(&mixed_dir.join("report.json"));
     assert_eq!(
         mixed["machines"],
