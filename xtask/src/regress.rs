@@ -66,7 +66,20 @@ enum RegressCommand {
         /// A previous `report.json` to compare with, as for an unsharded run.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Judge every row by this table's current criteria (threshold, need, tolerance, and its
+        /// source) instead of those the shards recorded, so that shards trained before a row's
+        /// criteria changed still merge. Each row must train in the table what it trained in
+        /// the shards (algorithm, env, preset, overrides, steps, seeds).
+        #[arg(long)]
+        table: Option<PathBuf>,
     },
+}
+
+impl Row {
+    /// `tolerance`, or its default: 10% of |threshold|.
+    fn tolerance(&self) -> f64 {
+        self.tolerance.unwrap_or(0.1 * self.threshold.abs())
+    }
 }
 
 /// The committed table.
@@ -131,6 +144,10 @@ struct Report {
     /// changed a learner.
     #[serde(default)]
     commits: Vec<String>,
+    /// The table whose criteria judged a merged report, where `regress merge --table` put them in
+    /// place of those the shards recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    criteria_from: Option<String>,
     runs: Vec<RunResult>,
 }
 
@@ -391,9 +408,15 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
         reports,
         out,
         baseline,
+        table,
     }) = &args.command
     {
-        return merge(reports, out.as_deref(), baseline.as_deref());
+        return merge(
+            reports,
+            out.as_deref(),
+            baseline.as_deref(),
+            table.as_deref(),
+        );
     }
     if !TIERS.contains(&args.tier.as_str()) {
         bail!("--tier must be one of {TIERS:?}, got {:?}", args.tier);
@@ -453,7 +476,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
             row_seeds: row.seeds.clone(),
             threshold: row.threshold,
             need: row.need,
-            tolerance: row.tolerance.unwrap_or(0.1 * row.threshold.abs()),
+            tolerance: row.tolerance(),
             source: row.source.clone(),
             seeds: Vec::new(),
             verdict: None,
@@ -503,6 +526,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
         passed: None,
         machines,
         commits,
+        criteria_from: None,
         runs: results,
     };
     if shard.is_none() {
@@ -511,9 +535,29 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
     publish(&report, &out)
 }
 
-/// Joins shards' reports into the whole tier's report, judges it and writes it to `out`.
-fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Result<()> {
+/// What a row trains: shards' rows must agree on it to be one row.
+fn trains(r: &RunResult) -> (&str, &str, &Option<String>, &[String], u64, &[u64]) {
+    (&r.algo, &r.env, &r.preset, &r.set, r.steps, &r.row_seeds)
+}
+
+/// How a row is judged.
+fn criteria(r: &RunResult) -> (u64, Option<usize>, u64) {
+    (r.threshold.to_bits(), r.need, r.tolerance.to_bits())
+}
+
+/// Joins shards' reports into the whole tier's report, judges it (by `table`'s criteria where
+/// given, else by those the shards recorded) and writes it to `out`.
+fn merge(
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    baseline: Option<&Path>,
+    table: Option<&Path>,
+) -> Result<()> {
     let baseline = baseline.map(read_baseline).transpose()?;
+    // Read first, so that a bad table fails before anything is merged.
+    let table = table
+        .map(|t| Ok::<_, anyhow::Error>((t, load_table(t)?)))
+        .transpose()?;
     let mut tier: Option<String> = None;
     let mut started: Option<String> = None;
     let mut wall = 0.0f64;
@@ -556,31 +600,19 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
                     ..run
                 }),
                 Some(row) => {
-                    // What the row trains and how it is judged; its `source` (documentation)
-                    // is the first report's.
-                    let same = |a: &RunResult, b: &RunResult| {
-                        (
-                            &a.algo,
-                            &a.env,
-                            &a.preset,
-                            &a.set,
-                            a.steps,
-                            &a.row_seeds,
-                            a.need,
-                        ) == (
-                            &b.algo,
-                            &b.env,
-                            &b.preset,
-                            &b.set,
-                            b.steps,
-                            &b.row_seeds,
-                            b.need,
-                        ) && a.threshold.to_bits() == b.threshold.to_bits()
-                            && a.tolerance.to_bits() == b.tolerance.to_bits()
-                    };
-                    if !same(row, &run) {
+                    // What the row trains, and how it is judged unless the table judges; its
+                    // `source` (documentation) is the first report's.
+                    if trains(row) != trains(&run) {
                         bail!(
                             "{}: row {:?} differs from the same row in another report (were the shards run from one table?)",
+                            path.display(),
+                            run.name
+                        );
+                    }
+                    if table.is_none() && criteria(row) != criteria(&run) {
+                        bail!(
+                            "{}: row {:?} is judged by another threshold, need or tolerance than in another report; \
+                             `regress merge --table xtask/regress.toml` judges every row by the table's current criteria",
                             path.display(),
                             run.name
                         );
@@ -625,6 +657,37 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
         }
         row.seeds.sort_by_key(|s| order(s.seed));
     }
+    if let Some((path, table)) = &table {
+        for row in &mut rows {
+            let Some(current) = table.run.iter().find(|r| r.name == row.name) else {
+                bail!(
+                    "row {:?} of the reports is not in {} (pass the table the shards ran from)",
+                    row.name,
+                    path.display()
+                );
+            };
+            let theirs = (
+                current.algo.as_str(),
+                current.env.as_str(),
+                &current.preset,
+                current.set.as_slice(),
+                current.steps,
+                current.seeds.as_slice(),
+            );
+            if theirs != trains(row) {
+                bail!(
+                    "row {:?} trains something else in {} than in the reports (algorithm, env, \
+                     preset, overrides, steps or seeds): its shards must be trained again",
+                    row.name,
+                    path.display()
+                );
+            }
+            row.threshold = current.threshold;
+            row.need = current.need;
+            row.tolerance = current.tolerance();
+            row.source.clone_from(&current.source);
+        }
+    }
     let mut report = Report {
         tier: tier.clone(),
         started: started.unwrap_or_default(),
@@ -633,6 +696,7 @@ fn merge(paths: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> Resu
         passed: None,
         machines,
         commits,
+        criteria_from: table.map(|(path, _)| path.display().to_string()),
         runs: rows,
     };
     judge(&mut report, baseline.as_ref());
@@ -754,17 +818,23 @@ fn markdown(report: &Report) -> String {
     };
     let mut s = format!(
         "## Regression report: {title} ({}, {:.0} s)\n\n\
-         Trained on: {}. At commit: {}.\n\n\
-         A row passes when at least 90% of its seeds (9 of 10; a row's `need` may ask fewer) and \
-         the interquartile mean over seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
-         of the baseline's).\n\n\
-         | run | algo | env | steps | seeds | final returns | median | IQM [95% CI] | seeds ≥ threshold | threshold | baseline IQM | wall s (per seed) | result |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         Trained on: {}. At commit: {}.\n\n",
         report.started,
         report.wall_seconds,
         listed(&report.machines, "; "),
         listed(&report.commits, ", ")
     );
+    if let Some(table) = &report.criteria_from {
+        s += &format!(
+            "Judged by the thresholds, needs and tolerances of {table} at merge time, in place of \
+             those the shards recorded.\n\n"
+        );
+    }
+    s += "A row passes when at least 90% of its seeds (9 of 10; a row's `need` may ask fewer) and \
+         the interquartile mean over seeds reach the threshold (and, with a baseline, the IQM is within the row's tolerance \
+         of the baseline's).\n\n\
+         | run | algo | env | steps | seeds | final returns | median | IQM [95% CI] | seeds ≥ threshold | threshold | baseline IQM | wall s (per seed) | result |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for r in &report.runs {
         let seeds: Vec<u64> = r.seeds.iter().map(|x| x.seed).collect();
         let returns: Vec<String> = r
@@ -883,6 +953,7 @@ mod tests {
             passed: None,
             machines: Vec::new(),
             commits: Vec::new(),
+            criteria_from: None,
             runs: vec![RunResult {
                 name: "r".into(),
                 algo: "acer".into(),

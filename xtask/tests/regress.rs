@@ -61,6 +61,19 @@ fn merge<P: AsRef<std::ffi::OsStr>>(reports: &[P], out: &Path) -> Output {
         .unwrap()
 }
 
+/// `cargo xtask regress merge REPORTS... --table TABLE --out OUT`: judged by `table`'s criteria.
+fn merge_by<P: AsRef<std::ffi::OsStr>>(table: &Path, reports: &[P], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regress", "merge"])
+        .args(reports)
+        .arg("--table")
+        .arg(table)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// The report without what depends on the clock.
 fn numbers(path: &Path) -> Value {
     let mut report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -201,6 +214,72 @@ fn merged_shards_are_the_unsharded_report() {
             stderr.contains("differs from the same row"),
             "{key}: {stderr}"
         );
+    }
+
+    // A shard judged by another threshold (the table's row changed after it ran) is refused
+    // unless the merge judges by a table; then every row takes that table's criteria and source.
+    let mut rejudged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&parts[1]).unwrap()).unwrap();
+    rejudged["runs"][1]["threshold"] = serde_json::json!(-1e9);
+    rejudged["runs"][1]["need"] = serde_json::json!(1);
+    let earlier = dir.path().join("earlier-criteria.json");
+    std::fs::write(&earlier, rejudged.to_string()).unwrap();
+    let refused = merge(
+        &[&parts[0], &earlier, &parts[2]],
+        &dir.path().join("criteria"),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("judged by another threshold, need or tolerance")
+            && stderr.contains("--table"),
+        "{stderr}"
+    );
+    let eased = dir.path().join("eased.toml");
+    std::fs::write(
+        &eased,
+        TABLE
+            .replace("threshold = 1e6", "threshold = -1e9\nneed = 1")
+            .replace("source = \"test\"\n\n", "source = \"eased\"\n\n"),
+    )
+    .unwrap();
+    let judged_dir = dir.path().join("judged");
+    let judged = merge_by(&eased, &[&parts[0], &earlier, &parts[2]], &judged_dir);
+    let stderr = String::from_utf8_lossy(&judged.stderr);
+    assert!(judged.status.success(), "{stderr}");
+    let report = numbers(&judged_dir.join("report.json"));
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["runs"][1]["threshold"], -1e9);
+    assert_eq!(report["runs"][1]["need"], 1);
+    assert_eq!(report["runs"][1]["verdict"]["seeds_needed"], 1);
+    assert_eq!(report["runs"][0]["source"], "eased");
+    assert_eq!(report["criteria_from"], eased.display().to_string());
+    // The seeds and their returns are the shards' own.
+    assert_eq!(report["runs"][1]["seeds"], whole["runs"][1]["seeds"]);
+    let md = std::fs::read_to_string(judged_dir.join("report.md")).unwrap();
+    assert!(md.contains("at merge time"), "{md}");
+    // A table whose row trains something else, or lacks a row, cannot judge these shards.
+    for (name, text, says) in [
+        (
+            "longer",
+            TABLE.replace(
+                "steps = 1_600\nseeds = [3, 4]",
+                "steps = 3_200\nseeds = [3, 4]",
+            ),
+            "trains something else",
+        ),
+        (
+            "fewer",
+            TABLE[..TABLE.find("[[run]]\nname = \"tiny-acer\"").unwrap()].to_string(),
+            "is not in",
+        ),
+    ] {
+        let other = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&other, text).unwrap();
+        let refused = merge_by(&other, &parts, &dir.path().join(name));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success());
+        assert!(stderr.contains(says), "{name}: {stderr}");
     }
 
     // A missing slice, or one given twice, is an error that says so.

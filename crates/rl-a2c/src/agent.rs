@@ -208,6 +208,13 @@ impl A2c {
         Ok(self.policy.reset_noise(n, &mut self.rng)?)
     }
 
+    /// Replaces the generator the agent samples its actions from (its position is part of a
+    /// checkpoint): for example [`SeededRng::replaying_normals`], to replay another library's
+    /// recorded exploration noise and compare a whole run with it.
+    pub fn set_rng(&mut self, rng: SeededRng) {
+        self.rng = rng;
+    }
+
     /// The networks and the generator they sample from (for `collect_rollout`).
     pub(crate) fn policy_and_rng(&mut self) -> (&mut ActorCritic, &mut SeededRng) {
         (&mut self.policy, &mut self.rng)

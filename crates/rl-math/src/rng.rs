@@ -6,6 +6,8 @@
 //! sampling) comes from a [`SeededRng`], and tensors are built with `Tensor::from_vec`: the same
 //! seed gives the same numbers on every run, on every device.
 
+use std::collections::VecDeque;
+
 use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -23,6 +25,9 @@ use crate::{MathError, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeededRng {
     rng: ChaCha8Rng,
+    /// Recorded standard-normal values (`f32` bits) that [`normal`](Self::normal) and
+    /// [`normal_vec`](Self::normal_vec) return, in order, before drawing their own.
+    replay: VecDeque<u32>,
 }
 
 /// The saved position of a [`SeededRng`] (serializable, e.g. into a checkpoint manifest).
@@ -34,6 +39,46 @@ impl SeededRng {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
+            replay: VecDeque::new(),
+        }
+    }
+
+    /// A generator whose first standard-normal values (through [`normal`](Self::normal) and
+    /// [`normal_vec`](Self::normal_vec), in the order they are asked for) are `normals`, and whose
+    /// every other draw comes from ChaCha8 seeded with `seed`. It replays another library's
+    /// recorded exploration noise through a learner, so that a whole run can be compared with
+    /// that library's step by step (`rl-a2c`'s `tests/whole_run.rs` replays Stable-Baselines3's
+    /// A2C). The values still to replay are not part of [`state`](Self::state).
+    ///
+    /// ```
+    /// use candle_core::{DType, Device};
+    ///
+    /// let mut rng = rl_math::SeededRng::replaying_normals(0, &[0.5, -1.25]);
+    /// let eps = rng.normal(&[2], DType::F64, &Device::Cpu)?;
+    /// assert_eq!(eps.to_vec1::<f64>()?, [0.5, -1.25]);
+    /// assert_eq!(rng.replay_left(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replaying_normals(seed: u64, normals: &[f32]) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            replay: normals.iter().map(|x| x.to_bits()).collect(),
+        }
+    }
+
+    /// How many values of [`replaying_normals`](Self::replaying_normals) are still to come.
+    pub fn replay_left(&self) -> usize {
+        self.replay.len()
+    }
+
+    /// The next standard-normal value: a replayed one, else a draw.
+    fn standard_normal<T: From<f32>>(&mut self) -> T
+    where
+        StandardNormal: Distribution<T>,
+    {
+        match self.replay.pop_front() {
+            Some(bits) => T::from(f32::from_bits(bits)),
+            None => StandardNormal.sample(&mut self.rng),
         }
     }
 
@@ -49,7 +94,10 @@ impl SeededRng {
 
     /// A generator at a saved position.
     pub fn from_state(state: RngState) -> Self {
-        Self { rng: state.0 }
+        Self {
+            rng: state.0,
+            replay: VecDeque::new(),
+        }
     }
 
     /// The underlying generator, for draws this type has no helper for (any `rand` distribution).
@@ -87,21 +135,17 @@ impl SeededRng {
         p
     }
 
-    /// Standard-normal values (float32 draws, or float64 draws for an `F64` tensor).
+    /// Standard-normal values (float32 draws).
     pub fn normal_vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n)
-            .map(|_| StandardNormal.sample(&mut self.rng))
-            .collect()
+        (0..n).map(|_| self.standard_normal()).collect()
     }
 
-    /// A tensor of standard-normal values.
+    /// A tensor of standard-normal values (float32 draws, or float64 draws for an `F64` tensor).
     pub fn normal(&mut self, shape: &[usize], dtype: DType, device: &Device) -> Result<Tensor> {
         let n = shape.iter().product();
         let t = match dtype {
             DType::F64 => {
-                let v: Vec<f64> = (0..n)
-                    .map(|_| StandardNormal.sample(&mut self.rng))
-                    .collect();
+                let v: Vec<f64> = (0..n).map(|_| self.standard_normal()).collect();
                 Tensor::from_vec(v, shape, device)?
             }
             _ => Tensor::from_vec(self.normal_vec(n), shape, device)?.to_dtype(dtype)?,
