@@ -658,6 +658,18 @@ fn merge(
         row.seeds.sort_by_key(|s| order(s.seed));
     }
     if let Some((path, table)) = &table {
+        if let Some(absent) = table
+            .run
+            .iter()
+            .find(|r| r.tiers.contains(&tier) && !rows.iter().any(|x| x.name == r.name))
+        {
+            bail!(
+                "row {:?} of tier {tier:?} in {} is in none of the reports (train it, or merge \
+                 without --table)",
+                absent.name,
+                path.display()
+            );
+        }
         for row in &mut rows {
             let Some(current) = table.run.iter().find(|r| r.name == row.name) else {
                 bail!(

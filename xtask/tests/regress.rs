@@ -258,7 +258,8 @@ fn merged_shards_are_the_unsharded_report() {
     assert_eq!(report["runs"][1]["seeds"], whole["runs"][1]["seeds"]);
     let md = std::fs::read_to_string(judged_dir.join("report.md")).unwrap();
     assert!(md.contains("at merge time"), "{md}");
-    // A table whose row trains something else, or lacks a row, cannot judge these shards.
+    // A table whose row trains something else, that lacks a row, or that has a row of the tier
+    // no shard trained cannot judge these shards.
     for (name, text, says) in [
         (
             "longer",
@@ -272,6 +273,11 @@ fn merged_shards_are_the_unsharded_report() {
             "fewer",
             TABLE[..TABLE.find("[[run]]\nname = \"tiny-acer\"").unwrap()].to_string(),
             "is not in",
+        ),
+        (
+            "more",
+            format!("{TABLE}\n{}", TABLE.replace("tiny-", "extra-")),
+            "is in none of the reports",
         ),
     ] {
         let other = dir.path().join(format!("{name}.toml"));
