@@ -76,9 +76,24 @@ enum RegressCommand {
 }
 
 impl Row {
-    /// `tolerance`, or its default: 10% of |threshold|.
-    fn tolerance(&self) -> f64 {
-        self.tolerance.unwrap_or(0.1 * self.threshold.abs())
+    /// The row as a report lists it before any seed is trained (its tolerance defaulting to
+    /// 10% of |threshold|).
+    fn untrained(&self) -> RunResult {
+        RunResult {
+            name: self.name.clone(),
+            algo: self.algo.clone(),
+            env: self.env.clone(),
+            preset: self.preset.clone(),
+            set: self.set.clone(),
+            steps: self.steps,
+            row_seeds: self.seeds.clone(),
+            threshold: self.threshold,
+            need: self.need,
+            tolerance: self.tolerance.unwrap_or(0.1 * self.threshold.abs()),
+            source: self.source.clone(),
+            seeds: Vec::new(),
+            verdict: None,
+        }
     }
 }
 
@@ -464,24 +479,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result<()> {
     let started = Instant::now();
     // Taken before training, so that edits while a long tier runs are not credited to it.
     let (machines, commits) = (vec![machine()], vec![commit()]);
-    let mut results: Vec<RunResult> = rows
-        .iter()
-        .map(|row| RunResult {
-            name: row.name.clone(),
-            algo: row.algo.clone(),
-            env: row.env.clone(),
-            preset: row.preset.clone(),
-            set: row.set.clone(),
-            steps: row.steps,
-            row_seeds: row.seeds.clone(),
-            threshold: row.threshold,
-            need: row.need,
-            tolerance: row.tolerance(),
-            source: row.source.clone(),
-            seeds: Vec::new(),
-            verdict: None,
-        })
-        .collect();
+    let mut results: Vec<RunResult> = rows.iter().map(Row::untrained).collect();
     for &(r, seed) in &todo {
         let row = &rows[r];
         let dir = out.join(format!("{}-seed{seed}", row.name));
@@ -678,15 +676,8 @@ fn merge(
                     path.display()
                 );
             };
-            let theirs = (
-                current.algo.as_str(),
-                current.env.as_str(),
-                &current.preset,
-                current.set.as_slice(),
-                current.steps,
-                current.seeds.as_slice(),
-            );
-            if theirs != trains(row) {
+            let current = current.untrained();
+            if trains(&current) != trains(row) {
                 bail!(
                     "row {:?} trains something else in {} than in the reports (algorithm, env, \
                      preset, overrides, steps or seeds): its shards must be trained again",
@@ -696,8 +687,8 @@ fn merge(
             }
             row.threshold = current.threshold;
             row.need = current.need;
-            row.tolerance = current.tolerance();
-            row.source.clone_from(&current.source);
+            row.tolerance = current.tolerance;
+            row.source = current.source;
         }
     }
     let mut report = Report {

@@ -13,25 +13,15 @@
     reason = "test code: a panic is a test failure"
 )]
 
+mod common;
+
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
+use common::{fixture, floats};
 use rl_a2c::{A2c, A2cConfig};
 use rl_buffer::{ActionSpec, RolloutBatch};
 use serde_json::Value;
-
-fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 /// An `f32` tensor of values the script rounded to float32 (exact).
 fn f32_tensor(v: &Value, dims: &[usize]) -> Tensor {
@@ -49,7 +39,7 @@ fn rel(got: f64, want: &Value, what: &str) {
 
 #[test]
 fn one_update_equals_pytorch() {
-    let g = golden();
+    let g = fixture("golden.json");
     let (obs_dim, rows) = (
         g["obs_dim"].as_u64().unwrap() as usize,
         g["rows"].as_u64().unwrap() as usize,
