@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use rl_runner::plot::{Panel, Series, curve_grid};
+use rl_runner::compare::RunCurves;
+use rl_runner::plot::{Curve, Panel, Series, curve_grid};
 use rl_runner::stats::{iqm, iqm_interval, median};
 use rl_runner::{TrainOptions, parse_device, train};
 use serde::{Deserialize, Serialize};
@@ -394,6 +395,66 @@ fn read_report(path: &Path) -> Result<Report> {
         &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
     )
     .with_context(|| format!("{} is not a regress report", path.display()))
+}
+
+/// The seeds of the regress report at `path` (a tier's `report.json` or a shard's) as runs for
+/// `cargo xtask compare`, one per trained seed of the rows named in `rows` (of every row when it
+/// is empty), each with its row's name and labelled `PATH#ROW`. A report keeps each evaluation's mean return but neither its
+/// spread nor the training episodes, so those curves are empty. A row's preset and overrides
+/// give its variant (SAC v1 rows fall in their own group), as a run folder's config does.
+pub(crate) fn report_runs(path: &Path, rows: &[String]) -> Result<Vec<(String, RunCurves)>> {
+    let report = read_report(path)?;
+    let mut out = Vec::new();
+    for row in report
+        .runs
+        .iter()
+        .filter(|r| rows.is_empty() || rows.contains(&r.name))
+    {
+        let options = TrainOptions {
+            algo: row.algo.clone(),
+            env: Some(row.env.clone()),
+            preset: row.preset.clone(),
+            sets: row.set.clone(),
+            ..TrainOptions::default()
+        };
+        let (_, config) = rl_runner::resolve(&options).with_context(|| {
+            format!(
+                "row {} of {}: its configuration does not resolve",
+                row.name,
+                path.display()
+            )
+        })?;
+        let variant = RunCurves::variant_of(&config, &row.algo)?;
+        for seed in &row.seeds {
+            let run = RunCurves {
+                dir: PathBuf::from(format!("{}#{}", path.display(), row.name)),
+                algo: row.algo.clone(),
+                env: row.env.clone(),
+                seed: seed.seed,
+                variant: variant.clone(),
+                curve: Curve {
+                    episodes: Vec::new(),
+                    // Steps are whole numbers the report writes as floats.
+                    evals: seed
+                        .curve
+                        .iter()
+                        .map(|&(step, mean)| (step.round() as u64, mean, f64::NAN))
+                        .collect(),
+                },
+            };
+            out.push((row.name.clone(), run));
+        }
+    }
+    Ok(out)
+}
+
+/// The names of the rows in the regress report at `path`.
+pub(crate) fn report_rows(path: &Path) -> Result<Vec<String>> {
+    Ok(read_report(path)?
+        .runs
+        .into_iter()
+        .map(|r| r.name)
+        .collect())
 }
 
 /// A previous report's IQM per row (older reports, without IQMs, give their medians).

@@ -38,15 +38,7 @@ impl RunCurves {
     pub fn read(dir: &Path) -> Result<Self> {
         let config = ConfigFile::parse(&read_run_config(dir)?)?;
         let run = config.run()?;
-        let default = crate::learners::learner(&run.algo)
-            .ok()
-            .and_then(|l| l.default_variant);
-        let variant = config
-            .algo_table(&run.algo)?
-            .get("variant")
-            .and_then(|v| v.as_str())
-            .filter(|&v| Some(v) != default)
-            .map(str::to_owned);
+        let variant = Self::variant_of(&config, &run.algo)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             algo: run.algo,
@@ -57,7 +49,21 @@ impl RunCurves {
         })
     }
 
-    /// The last evaluation: `(step, mean, std)`.
+    /// The `variant` that `config` sets for `algo`, where it is not the learner's default: what
+    /// [`RunCurves::variant`] holds for a run trained with that configuration.
+    pub fn variant_of(config: &ConfigFile, algo: &str) -> Result<Option<String>> {
+        let default = crate::learners::learner(algo)
+            .ok()
+            .and_then(|l| l.default_variant);
+        Ok(config
+            .algo_table(algo)?
+            .get("variant")
+            .and_then(|v| v.as_str())
+            .filter(|&v| Some(v) != default)
+            .map(str::to_owned))
+    }
+
+    /// The last evaluation: `(step, mean, std)`, the std NaN where it was not recorded.
     pub fn final_eval(&self) -> Option<(u64, f64, f64)> {
         self.curve.evals.last().copied()
     }
@@ -250,12 +256,18 @@ pub fn compare_plot(path: &Path, runs: &[RunCurves]) -> Result<()> {
             )
         } else {
             let r = members[0];
+            // A regress report's seed has its evaluation means only (std NaN): no band.
+            let known = r.curve.evals.iter().all(|e| e.2.is_finite());
+            let shown = if known { "mean ± std" } else { "mean" };
             (
-                format!("{name} (seed {}: mean ± std)", r.seed),
+                format!("{name} (seed {}: {shown})", r.seed),
                 r.curve
                     .evals
                     .iter()
-                    .map(|&(s, m, sd)| (s as f64, m, m - sd, m + sd))
+                    .map(|&(s, m, sd)| {
+                        let sd = if sd.is_finite() { sd } else { 0.0 };
+                        (s as f64, m, m - sd, m + sd)
+                    })
                     .collect(),
             )
         };

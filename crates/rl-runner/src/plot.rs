@@ -12,7 +12,8 @@ use crate::{Result, RunError};
 pub struct Curve {
     /// `(step, return)` of each training episode.
     pub episodes: Vec<(u64, f64)>,
-    /// `(step, mean, std)` of each evaluation.
+    /// `(step, mean, std)` of each evaluation; the std is NaN where it was not recorded (the
+    /// seeds a regress report keeps, which `cargo xtask compare` reads, have means only).
     pub evals: Vec<(u64, f64, f64)>,
 }
 
