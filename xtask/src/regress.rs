@@ -399,9 +399,10 @@ fn read_report(path: &Path) -> Result<Report> {
 
 /// The seeds of the regress report at `path` (a tier's `report.json` or a shard's) as runs for
 /// `cargo xtask compare`, one per trained seed of the rows named in `rows` (of every row when it
-/// is empty), each with its row's name and labelled `PATH#ROW`. A report keeps each evaluation's mean return but neither its
-/// spread nor the training episodes, so those curves are empty. A row's preset and overrides
-/// give its variant (SAC v1 rows fall in their own group), as a run folder's config does.
+/// is empty), each with its row's name and labelled `PATH#ROW`. A report keeps each evaluation's
+/// mean return but neither its spread (NaN here) nor the training episodes (none here). A row's
+/// preset and overrides give its variant (SAC v1 rows fall in their own group), as a run
+/// folder's config does.
 pub(crate) fn report_runs(path: &Path, rows: &[String]) -> Result<Vec<(String, RunCurves)>> {
     let report = read_report(path)?;
     let mut out = Vec::new();
